@@ -1,0 +1,164 @@
+"""Statutory rest days in mainland China: package arrangements plus administrator overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+import holidays
+
+__all__ = ["RestDayCalendar", "HOLIDAY_NAMES_ZH"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# First year the package checked against State Council notices (see holidays.countries.china).
+_FIRST_PUBLISHED_YEAR = 2001
+# Longest run of rest days we accept before declaring the calendar broken.
+_MAX_REST_RUN = 366
+
+_WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+# English package names -> Chinese, for calendars built with language="en_US".
+# Order matters: "Chinese New Year's Eve" must match before "Chinese New Year".
+HOLIDAY_NAMES_ZH: tuple[tuple[str, str], ...] = (
+    ("New Year's Day", "元旦"),
+    ("Chinese New Year's Eve", "除夕"),
+    ("Chinese New Year", "春节"),
+    ("Spring Festival", "春节"),
+    ("Tomb-Sweeping Day", "清明节"),
+    ("Labor Day", "劳动节"),
+    ("Labour Day", "劳动节"),
+    ("Dragon Boat Festival", "端午节"),
+    ("Mid-Autumn Festival", "中秋节"),
+    ("National Day", "国庆节"),
+    ("Day off", "调休"),
+)
+
+
+def _check_date(day: object) -> date:
+    """Return ``day`` if it is a plain date (not a datetime), else raise TypeError."""
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise TypeError(f"expected a datetime.date, got {type(day).__name__}: {day!r}")
+    return day
+
+
+def _zh_part(name: str) -> str:
+    """Chinese label for one package holiday name (Chinese or English)."""
+    if "调休" in name or name.startswith("休息日") or name.startswith("Day off"):
+        return "调休"
+    observed = "补假" in name or "observed" in name
+    for en, zh in HOLIDAY_NAMES_ZH:
+        if en in name:
+            base = zh
+            break
+    else:
+        # Chinese package names: drop the "（补假）" / "（推定）" style suffixes.
+        base = name.split("（", 1)[0].split(" (", 1)[0].strip()
+    return f"{base}补假" if observed else base
+
+
+@lru_cache(maxsize=256)
+def _package_year(year: int) -> tuple[Mapping[date, str], frozenset[date]]:
+    """Public holidays (name by date) and swapped working weekends of ``year`` from the package."""
+    # The State Council notice for year y may swap a weekend of y-1 (e.g. 2001-12-29 for 2002),
+    # and the package lists some swaps on every instance, so build y and y+1 and filter to y.
+    cal = holidays.China(years=(year, year + 1), language="zh_CN")
+    names = {day: name for day, name in cal.items() if day.year == year}
+    workdays = frozenset(day for day in cal.weekend_workdays if day.year == year)
+    return MappingProxyType(names), workdays
+
+
+@lru_cache(maxsize=8)
+def _published_years(until: int) -> frozenset[int]:
+    """Years up to ``until`` for which the package lists swapped working days."""
+    years: set[int] = set()
+    for year in range(_FIRST_PUBLISHED_YEAR, until + 1):
+        if _package_year(year)[1]:
+            years.add(year)
+    return frozenset(years)
+
+
+class RestDayCalendar:
+    """Rest days per the State Council arrangements in ``holidays``, corrected by administrator overrides."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+        """Keep a copy of ``overrides`` (True = working day, False = rest day)."""
+        self._overrides: dict[date, bool] = {}
+        for day, working in (overrides or {}).items():
+            self._overrides[_check_date(day)] = bool(working)
+
+    @property
+    def overrides(self) -> Mapping[date, bool]:
+        """The administrator overrides in force (read-only)."""
+        return MappingProxyType(self._overrides)
+
+    def is_rest_day(self, day: date) -> bool:
+        """True on weekends and public holidays, unless a swapped working day; overrides win."""
+        day = _check_date(day)
+        if day in self._overrides:
+            return not self._overrides[day]
+        names, workdays = _package_year(day.year)
+        if day in names:
+            return True
+        if day in workdays:
+            return False
+        return day.weekday() >= 5
+
+    def is_working_day(self, day: date) -> bool:
+        """Opposite of :meth:`is_rest_day`."""
+        return not self.is_rest_day(day)
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the first working day after it."""
+        current = _check_date(day)
+        for _ in range(_MAX_REST_RUN):
+            if not self.is_rest_day(current):
+                return current
+            current += timedelta(days=1)
+        raise ValueError(
+            f"no working day within {_MAX_REST_RUN} days after {day.isoformat()}; check overrides"
+        )
+
+    def holiday_name(self, day: date) -> str | None:
+        """Chinese name of the package's public holiday on ``day`` (e.g. "国庆节"), or None."""
+        day = _check_date(day)
+        name = _package_year(day.year)[0].get(day)
+        if name is None:
+            return None
+        parts: list[str] = []
+        for part in name.split(";"):
+            label = _zh_part(part.strip())
+            if label not in parts:
+                parts.append(label)
+        return "、".join(parts)
+
+    def reason(self, day: date) -> str:
+        """Short Chinese reason why ``day`` is a rest or working day."""
+        day = _check_date(day)
+        if day in self._overrides:
+            return "管理员设定工作日" if self._overrides[day] else "管理员设定休息日"
+        name = self.holiday_name(day)
+        if name == "调休":
+            return "调休休息日"
+        if name is not None:
+            return f"法定节假日（{name}）"
+        if day in _package_year(day.year)[1]:
+            return "调休工作日"
+        if day.weekday() >= 5:
+            return _WEEKDAY_ZH[day.weekday()]
+        return f"工作日（{_WEEKDAY_ZH[day.weekday()]}）"
+
+    def known_years(self, today: date | None = None) -> tuple[int, ...]:
+        """Years with published arrangements (swapped working days listed), plus the current year."""
+        if today is None:
+            today = datetime.now(SHANGHAI).date()
+        years = set(_published_years(today.year + 1))
+        years.add(today.year)
+        return tuple(sorted(years))
+
+    def has_arrangements(self, year: int) -> bool:
+        """True if the package lists swapped working days for ``year`` or an override falls in it."""
+        return bool(_package_year(year)[1]) or any(day.year == year for day in self._overrides)

@@ -1,0 +1,14 @@
+"""The database tables, one small family per module."""
+
+from .audit import AuditEvent
+from .base import Base, UTCDateTime
+from .cases import Case, CaseStatus, Enterprise
+from .definitions import Definition
+from .people import ApiToken, Department, User
+from .runtime import OpenTask, WaitingTimer
+from .settings import ClockState, RestDayOverride
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "Department",
+    "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
+]

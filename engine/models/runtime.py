@@ -1,0 +1,37 @@
+"""Index tables rebuilt from a case's workflow on every save: open user tasks and waiting timers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime
+
+
+class OpenTask(Base):
+    """A READY user task, so the inbox never deserializes a case."""
+
+    __tablename__ = "open_tasks"
+    __table_args__ = (sa.Index("ix_open_tasks_department_due", "department", "due"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    department: Mapped[str] = mapped_column(sa.String(32))
+    form: Mapped[str | None] = mapped_column(sa.String(200))
+    due: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WaitingTimer(Base):
+    """A timer event waiting in some case, so the sweep reads only due rows."""
+
+    __tablename__ = "waiting_timers"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    task_key: Mapped[str] = mapped_column(sa.String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

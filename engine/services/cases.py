@@ -1,0 +1,154 @@
+"""Cases: open one for a finding, and read one.
+
+``start_case``: staff of a department that may lead the dimension (or an admin). The
+notice date is the clock's today in Asia/Shanghai; the statutory deadline is computed
+here (Civil Code arts. 201-203) and handed to the BPMN timer as ``deadline_at``.
+Errors: ``InvalidInput`` (400) naming the field, ``PermissionDenied`` (403).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine import runner
+from engine.clock import iso
+from engine.context import Actor, EngineContext
+from engine.credit_code import CreditCodeError, validate_credit_code
+from engine.deadlines import deadline_for
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.models import AuditEvent, Case, CaseStatus, Enterprise, OpenTask
+from engine.parties import DIMENSIONS, INDUSTRIES, default_lead
+from engine.permissions import may_open_case, may_read_case
+from engine.services import deployments, instances
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What a finding needs to become a case."""
+
+    dimension: str
+    enterprise: dict[str, Any]
+    finding: dict[str, Any] = field(default_factory=dict)
+    lead_department: str | None = None
+
+
+def _validated(request: NewCase) -> tuple[dict[str, str], str]:
+    problems: list[Problem] = []
+    if request.dimension not in DIMENSIONS:
+        problems.append(Problem(f"未知的类别 {request.dimension!r}，应为 {'、'.join(DIMENSIONS)} 之一",
+                                f"unknown dimension {request.dimension!r}; one of {', '.join(DIMENSIONS)}",
+                                field="dimension"))
+    ent = request.enterprise if isinstance(request.enterprise, dict) else {}
+    name = str(ent.get("name") or "").strip()
+    if not name or len(name) > 200:
+        problems.append(Problem("企业名称必填（不超过200字）", "enterprise name is required (at most 200 characters)",
+                                field="enterprise.name"))
+    code = ""
+    try:
+        code = validate_credit_code(str(ent.get("credit_code") or ""))
+    except CreditCodeError as exc:
+        problems.append(Problem(exc.message_zh, exc.message_en, field="enterprise.credit_code"))
+    industry = ent.get("industry") or "other"
+    if industry not in INDUSTRIES:
+        problems.append(Problem(f"未知的行业 {industry!r}，应为 {'、'.join(INDUSTRIES)} 之一",
+                                f"unknown industry {industry!r}; one of {', '.join(INDUSTRIES)}",
+                                field="enterprise.industry"))
+    lead = request.lead_department
+    if not problems:
+        lead = lead or default_lead(request.dimension, industry)
+        if lead not in DIMENSIONS[request.dimension].leads:
+            problems.append(Problem(
+                f"{lead!r} 不能牵头该类别，可牵头部门：{'、'.join(DIMENSIONS[request.dimension].leads)}",
+                f"{lead!r} may not lead this dimension; allowed: {', '.join(DIMENSIONS[request.dimension].leads)}",
+                field="lead_department"))
+    if not isinstance(request.finding, dict):
+        problems.append(Problem("finding 应为对象", "finding must be an object", field="finding"))
+    if problems:
+        raise InvalidInput("立案信息有误", "the case data is invalid", problems)
+    enterprise = {"credit_code": code, "name": name, "industry": industry,
+                  "county": str(ent.get("county") or "")[:100], "address": str(ent.get("address") or "")[:300]}
+    return enterprise, str(lead)
+
+
+def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
+    """Open a case for a finding and run its procedure to the first task; returns the case id."""
+    enterprise, lead = _validated(request)
+    may_open_case(actor, request.dimension, lead)
+    with ctx.unit_of_work() as session:
+        now = ctx.now(session)
+        notice = ctx.today(session)
+        definition = deployments.get_latest(session, request.dimension)
+        called = deployments.resolve_called(session, definition)
+        bundle = deployments.bundle_for_ids(ctx, session, deployments.bundle_key(definition, called))
+        row = session.get(Enterprise, enterprise["credit_code"])
+        if row is None:
+            session.add(Enterprise(**enterprise))
+        else:
+            row.name, row.industry = enterprise["name"], enterprise["industry"]
+            row.county = enterprise["county"] or row.county
+            row.address = enterprise["address"] or row.address
+        finding = request.finding or {}
+        data: dict[str, Any] = {
+            "dimension": request.dimension, "lead_department": lead, "industry": enterprise["industry"],
+            "enterprise_name": enterprise["name"], "credit_code": enterprise["credit_code"],
+            "notice_date": notice.isoformat(), "overdue": False,
+            "solid_waste": bool(finding.get("solid_waste") or finding.get("kind") == "solid_waste"),
+        }
+        deadline = None
+        statutory = bundle.statutory_timers()
+        if statutory:
+            deadline = deadline_for(notice, int(statutory[0]["months"]), ctx.calendar(session))
+            data.update({"deadline_at": deadline.timer_value, "deadline_last_day": deadline.last_day.isoformat()})
+        workflow = runner.start(bundle, data, now)
+        if deadline is not None:
+            instances.remember_deadline(workflow, deadline)
+        case = Case(
+            definition_id=definition.id, called_definitions=json.dumps([d.id for d in called]),
+            dimension=request.dimension, enterprise_code=enterprise["credit_code"], lead_department=lead,
+            status=CaseStatus.OPEN, notice_date=notice, finding=json.dumps(finding, ensure_ascii=False),
+            state="", serializer_version="", created_at=now, updated_at=now,
+        )
+        instances.save(session, case, workflow, bundle, now)
+        instances.audit(session, case.id, now, actor.username, "case_opened", dimension=request.dimension,
+                        lead_department=lead, definition_version=definition.version,
+                        deadline=case.deadline.isoformat() if case.deadline else None)
+        return case.id
+
+
+def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case as the contract shows it: status, deadline and rule, open tasks, history."""
+    with ctx.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("案件不存在", "no such case")
+        may_read_case(actor, case.enterprise_code)
+        return case_view(session, case)
+
+
+def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
+    """Render a case row with its open tasks and history."""
+    from engine.services.tasks import task_view
+
+    enterprise = session.get(Enterprise, case.enterprise_code)
+    tasks = session.scalars(sa.select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at))
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
+    return {
+        "id": case.id, "dimension": case.dimension, "status": case.status.value,
+        "lead_department": case.lead_department,
+        "enterprise": {"name": enterprise.name, "credit_code": enterprise.credit_code, "county": enterprise.county,
+                       "industry": enterprise.industry} if enterprise else None,
+        "notice_date": case.notice_date.isoformat(),
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "deadline_rule": case.deadline_rule, "deadline_rule_en": case.deadline_rule_en,
+        "overdue": case.overdue, "finding": json.loads(case.finding or "{}"),
+        "open_tasks": [task_view(t) for t in tasks],
+        "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}
+                    for e in events],
+        "version": case.version,
+    }
+

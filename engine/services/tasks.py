@@ -1,0 +1,197 @@
+"""Tasks: the inbox (read from the index, no case is deserialized), one task with its form, and completion.
+
+``complete_task`` is one unit of work: check the actor and the task's state, validate
+the form data (JSON Schema, then the statutory rules: an extension at most once and
+for at most 3 months, a department's date not in the past), set deadlines the step
+decides, run the workflow, save the case and its index, audit, commit. A lost race
+on the case's version raises ``Conflict`` (409) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import jsonschema
+import sqlalchemy as sa
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import runner
+from engine.clock import SHANGHAI
+from engine.context import Actor, EngineContext
+from engine.deadlines import deadline_on, extend
+from engine.errors import Conflict, InvalidInput, NotFound, Problem
+from engine.models import AuditEvent, Case, OpenTask
+from engine.permissions import may_read_case, may_work_task
+from engine.services import deployments, instances
+
+MAX_EXTENSION_MONTHS = 3
+
+
+def task_view(task: OpenTask) -> dict[str, Any]:
+    """The contract's task summary."""
+    return {"id": task.id, "case_id": task.case_id, "key": task.key, "name": task.name,
+            "department": task.department, "due": task.due.isoformat() if task.due else None}
+
+
+def visible_tasks_query(actor: Actor) -> sa.Select:
+    """Open tasks the actor works (staff: own department; enterprise: own cases); supervisors see all."""
+    query = sa.select(OpenTask).order_by(OpenTask.due.is_(None), OpenTask.due, OpenTask.created_at)
+    if actor.role == "staff":
+        return query.where(OpenTask.department == actor.department)
+    if actor.role == "enterprise":
+        return (query.join(Case, Case.id == OpenTask.case_id)
+                .where(Case.enterprise_code == actor.enterprise_code, OpenTask.department == "enterprise"))
+    if actor.role in ("supervisor", "admin"):
+        return query
+    return query.where(sa.false())
+
+
+def list_tasks(ctx: EngineContext, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+    """The actor's open tasks, soonest due first."""
+    with ctx.unit_of_work() as session:
+        return [task_view(t) for t in session.scalars(visible_tasks_query(actor).limit(limit))]
+
+
+def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, Case]:
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        done = session.scalar(sa.select(AuditEvent.case_id).where(AuditEvent.task_id == task_id,
+                                                                  AuditEvent.action == "task_completed"))
+        if done is not None:
+            case = session.get(Case, done)
+            may_read_case(actor, case.enterprise_code)
+            raise Conflict("该任务已办结，不能再次提交", "this task is no longer open: it was already completed")
+        raise NotFound("任务不存在", "no such task")
+    case = session.get(Case, task.case_id)
+    may_read_case(actor, case.enterprise_code)
+    return task, case
+
+
+def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """One open task with its form (JSON Schema) and the case data it shows."""
+    with ctx.unit_of_work() as session:
+        task, case = _open_task(session, actor, task_id)
+        view = task_view(task)
+        view["form"] = deployments.read_form(ctx, task.form) if task.form else None
+        workflow, _ = instances.load(ctx, session, case)
+        spiff_task = runner.find_task(workflow, task_id)
+        view["data"] = dict(spiff_task.data) if spiff_task else {}
+        view["deadline"] = case.deadline.isoformat() if case.deadline else None
+        view["deadline_rule"] = case.deadline_rule
+        return view
+
+
+def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> list[Problem]:
+    """JSON Schema errors, each naming its field, in Chinese and English."""
+    problems = []
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = ".".join(filter(None, [path, missing]))
+            title = schema.get("properties", {}).get(missing, {}).get("title", missing)
+            problems.append(Problem(f"「{title}」为必填项", f"{missing} is required", field=path))
+            continue
+        if error.validator == "additionalProperties":
+            problems.append(Problem(f"表单不含此字段：{error.message}", error.message, field=path or None))
+            continue
+        prop = schema.get("properties", {}).get(path, {}) if path else {}
+        title = prop.get("title", path)
+        problems.append(Problem(f"「{title}」填写有误：{_zh_reason(error)}", f"{path or 'form'}: {error.message}",
+                                field=path or None))
+    return problems
+
+
+def _zh_reason(error: jsonschema.ValidationError) -> str:
+    reasons = {
+        "enum": lambda: "应为以下之一：" + "、".join(map(str, error.validator_value)),
+        "maximum": lambda: f"不能大于 {error.validator_value}",
+        "minimum": lambda: f"不能小于 {error.validator_value}",
+        "type": lambda: f"类型应为 {error.validator_value}",
+        "format": lambda: f"格式应为 {error.validator_value}",
+        "maxLength": lambda: f"长度不能超过 {error.validator_value}",
+        "const": lambda: f"必须为 {error.validator_value}",
+    }
+    return reasons.get(error.validator, lambda: error.message)()
+
+
+def _statutory_rules(workflow: Any, task: OpenTask, data: dict[str, Any]) -> None:
+    """An extension may be requested once, for 1 to 3 months (DOMAIN.md, C-2.1/C-2.2)."""
+    if task.key != "rectify" or data.get("outcome") != "extension_requested":
+        return
+    if workflow.data.get("extension_requested"):
+        raise InvalidInput("延期申请只能提出一次", "an extension may be requested only once", [Problem(
+            "本案已申请过一次延期，依法不能再次申请", "this case already had its one extension request",
+            field="outcome")])
+    months = data.get("extension_months")
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= MAX_EXTENSION_MONTHS:
+        raise InvalidInput("延期期限不能超过3个月", "an extension is at most 3 months", [Problem(
+            f"延期月数应为 1 到 {MAX_EXTENSION_MONTHS} 的整数（收到 {months!r}）",
+            f"extension_months must be a whole number from 1 to {MAX_EXTENSION_MONTHS} (got {months!r})",
+            field="extension_months")])
+
+
+def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: Any, task: OpenTask,
+                   data: dict[str, Any], today: date) -> dict[str, Any]:
+    """Deadlines this step sets: a granted extension, or a date entered for a timer's field rule."""
+    calendar = ctx.calendar(session)
+    if task.key == "rectify" and data.get("outcome") == "extension_requested":
+        workflow.data["extension_requested"] = True
+        workflow.data["extension_months"] = data["extension_months"]
+    if task.key == "review_extension" and data.get("approved") is True:
+        current = instances.current_deadline(workflow)
+        if current is not None:
+            extended = extend(current, int(workflow.data.get("extension_months", 0)), calendar)
+            workflow.data["extension_granted"] = True
+            return instances.remember_deadline(workflow, extended)
+    for field_name, props in bundle.field_timers().items():
+        if field_name not in data:
+            continue
+        day = date.fromisoformat(data[field_name])
+        if day < today:
+            raise InvalidInput("期限不能早于今天", "the deadline cannot be in the past", [Problem(
+                f"期限 {day} 早于今天 {today}", f"{field_name} {day} is before today {today}", field=field_name)])
+        source = f"{task.name}（{props.get('clause', '')}）"
+        return instances.remember_deadline(workflow, deadline_on(day, calendar, source=source))
+    return {}
+
+
+def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Complete an open task with form data; returns the case as the contract shows it."""
+    from engine.services.cases import case_view
+
+    if not isinstance(data, dict):
+        raise InvalidInput("表单数据应为对象", "form data must be a JSON object")
+    try:
+        with ctx.unit_of_work() as session:
+            task, case = _open_task(session, actor, task_id)
+            may_work_task(actor, task.department, case.enterprise_code)
+            schema = deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
+            problems = validate_form(schema, data)
+            if problems:
+                raise InvalidInput("表单填写有误", "the form has errors", problems)
+            now = ctx.now(session)
+            workflow, bundle = instances.load(ctx, session, case)
+            spiff_task = runner.find_task(workflow, task_id)
+            if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
+                raise Conflict("该任务已不在办理状态", "this task is no longer open")
+            _statutory_rules(workflow, task, data)
+            extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
+            fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
+            if fired:
+                case.overdue = True
+            instances.save(session, case, workflow, bundle, now)
+            instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
+                            key=task.key, name=task.name, department=task.department, data=data)
+            for timer_key in fired:
+                instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key)
+            if case.status.value != "open":
+                instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
+            session.flush()
+            return case_view(session, case)
+    except StaleDataError:
+        raise Conflict("案件已被他人更新，请刷新后重试", "the case was changed by someone else; reload and retry") from None

@@ -1,0 +1,128 @@
+"""Timers: list the waiting ones, fire the due ones, and move the simulated clock.
+
+The sweep reads only ``waiting_timers`` rows with ``due_at`` before now (an index
+range scan), so its cost follows the number of due timers, not of waiting cases.
+Each case's timers fire in their own transaction; a case saved by someone else in
+between (another sweeper, a task completion) fails the version check and is left
+to them, so each timer fires exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import runner
+from engine.clock import SHANGHAI, SimulatedClock, add_duration, parse_instant
+from engine.context import SYSTEM, Actor, EngineContext
+from engine.errors import Conflict, InvalidInput, Problem
+from engine.models import Case, WaitingTimer
+from engine.permissions import may_supervise
+from engine.services import instances
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did."""
+
+    cases: int = 0
+    fired: int = 0
+    conflicts: int = 0
+
+
+def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dict[str, Any]]:
+    """Every waiting timer, soonest first (supervisors)."""
+    may_supervise(actor)
+    with ctx.unit_of_work() as session:
+        rows = session.execute(
+            sa.select(WaitingTimer.case_id, WaitingTimer.task_key, WaitingTimer.due_at)
+            .order_by(WaitingTimer.due_at, WaitingTimer.case_id).limit(limit)
+        ).all()
+        return [{"case_id": c, "task_key": k, "due_at": d.astimezone(SHANGHAI).isoformat()} for c, k, d in rows]
+
+
+def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
+    """Cases with at least one timer due before ``now``, most overdue first."""
+    with ctx.unit_of_work() as session:
+        rows = session.execute(
+            sa.select(WaitingTimer.case_id, sa.func.min(WaitingTimer.due_at).label("first"))
+            .where(WaitingTimer.due_at < now).group_by(WaitingTimer.case_id).order_by("first").limit(limit)
+        ).all()
+    return [r[0] for r in rows]
+
+
+def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
+    """Fire the due timers of one case in one transaction; returns how many fired."""
+    with ctx.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.status.value != "open":
+            return 0
+        workflow, bundle = instances.load(ctx, session, case)
+        fired = runner.fire_due_timers(workflow, now)
+        if fired:
+            case.overdue = True
+        instances.save(session, case, workflow, bundle, now)
+        for timer_key in fired:
+            instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key)
+        if case.status.value != "open":
+            instances.audit(session, case.id, now, SYSTEM.username, f"case_{case.status.value}")
+        return len(fired)
+
+
+def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Fire every timer due before now, case by case; safe to run in several processes at once."""
+    now = now or ctx.now()
+    result = SweepResult()
+    seen: set[int] = set()
+    while True:
+        ids = [i for i in due_case_ids(ctx, now, batch) if i not in seen]
+        if not ids:
+            return result
+        for case_id in ids:
+            seen.add(case_id)
+            try:
+                result.fired += fire_case_timers(ctx, case_id, now)
+                result.cases += 1
+            except (StaleDataError, OperationalError):
+                result.conflicts += 1
+
+
+def _simulated(ctx: EngineContext) -> SimulatedClock:
+    if not isinstance(ctx.clock, SimulatedClock):
+        raise Conflict("系统使用真实时钟，不能调整时间（CAPEXIT_CLOCK=simulated 时可用）",
+                       "the clock is the system clock; only a simulated clock (CAPEXIT_CLOCK=simulated) can move")
+    return ctx.clock
+
+
+def set_clock(ctx: EngineContext, actor: Actor, instant: datetime) -> datetime:
+    """Move the simulated clock to an instant (forward or back); fires nothing."""
+    clock = _simulated(ctx)
+    with ctx.unit_of_work() as session:
+        before = clock.now(session)
+        after = clock.set(session, instant)
+        instances.audit(session, None, after, actor.username, "clock_set", before=before.isoformat(),
+                        after=after.isoformat())
+    return after
+
+
+def advance_clock(ctx: EngineContext, actor: Actor, by: str | None = None, to: str | None = None) -> dict[str, Any]:
+    """Move the simulated clock forward by a duration or to an instant, then sweep due timers."""
+    clock = _simulated(ctx)
+    try:
+        current = clock.now()
+        target = add_duration(current, by) if by else parse_instant(to or "")
+    except ValueError as exc:
+        raise InvalidInput("时间格式有误", "bad time value", [Problem(
+            f"无法识别的时间或时长：{exc}", str(exc), field="by" if by else "to")]) from None
+    if target < current:
+        raise InvalidInput("时钟只能向前调整", "the clock only moves forward here", [Problem(
+            f"{target.isoformat()} 早于当前 {current.isoformat()}", f"{target.isoformat()} is before "
+            f"{current.isoformat()}", field="by" if by else "to")])
+    set_clock(ctx, actor, target)
+    result = sweep(ctx, target)
+    return {"now": target.astimezone(SHANGHAI).isoformat(), "fired": result.fired, "cases": result.cases}

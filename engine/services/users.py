@@ -1,0 +1,114 @@
+"""Users: accounts with hashed passwords, departments, and bearer tokens for the API.
+
+Who may call: ``add_user`` is for administrators and the CLI; ``authenticate`` and
+``issue_token`` for anyone with the password; ``actor_for_token`` for the API layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.context import Actor, EngineContext
+from engine.credit_code import CreditCodeError, validate_credit_code
+from engine.errors import InvalidInput, PermissionDenied, Problem
+from engine.models import ApiToken, Department, User
+from engine.parties import PARTIES, ROLES
+
+TOKEN_LIFETIME = timedelta(hours=12)
+_DUMMY_HASH = generate_password_hash("capexit-timing-guard")
+
+
+def register_departments(session: Session) -> None:
+    """Insert or rename the parties of DOMAIN.md (idempotent)."""
+    for party in PARTIES:
+        row = session.get(Department, party.code)
+        if row is None:
+            session.add(Department(code=party.code, name_zh=party.name_zh, name_en=party.name_en))
+        else:
+            row.name_zh, row.name_en = party.name_zh, party.name_en
+
+
+def add_user(ctx: EngineContext, username: str, role: str, password: str, *, department: str | None = None,
+             enterprise: str | None = None) -> User:
+    """Create an account (or reset an existing one's role and password)."""
+    problems = []
+    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        problems.append(Problem("用户名应为 1 到 64 个字母、数字或 _-.", "username: 1-64 letters, digits or _-.",
+                                field="username"))
+    if role not in ROLES:
+        problems.append(Problem(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}",
+                                field="role"))
+    if len(password or "") < 8:
+        problems.append(Problem("密码至少 8 位", "password needs at least 8 characters", field="password"))
+    if role == "staff" and not department:
+        problems.append(Problem("工作人员必须指定部门", "staff need a department", field="department"))
+    if role == "enterprise":
+        try:
+            enterprise = validate_credit_code(enterprise or "")
+        except CreditCodeError as exc:
+            problems.append(Problem(exc.message_zh, exc.message_en, field="enterprise"))
+    if problems:
+        raise InvalidInput("用户信息有误", "invalid user data", problems)
+    with ctx.unit_of_work() as session:
+        if department and session.get(Department, department) is None:
+            raise InvalidInput("部门不存在", "no such department",
+                               [Problem(f"未知部门 {department}", f"unknown department {department}", field="department")])
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, created_at=datetime.now(UTC))
+            session.add(user)
+        user.role, user.password_hash = role, generate_password_hash(password)
+        user.department_code = department if role == "staff" else None
+        user.enterprise_code = enterprise if role == "enterprise" else None
+        user.active = True
+        return user
+
+
+def actor_of(user: User) -> Actor:
+    """The engine's view of a signed-in user."""
+    return Actor(user.username, user.role, user.department_code, user.enterprise_code)
+
+
+def authenticate(ctx: EngineContext, username: str, password: str) -> User:
+    """The active user with this password, or PermissionDenied (same answer for every failure)."""
+    with ctx.unit_of_work() as session:
+        user = session.scalar(sa.select(User).where(User.username == str(username or "")))
+        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, str(password or ""))
+        if user is None or not ok or not user.active:
+            raise PermissionDenied("用户名或密码错误", "wrong username or password")
+        return user
+
+
+def issue_token(ctx: EngineContext, user: User) -> str:
+    """A new bearer token for the user; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with ctx.unit_of_work() as session:
+        session.add(ApiToken(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
+                             created_at=now, expires_at=now + TOKEN_LIFETIME))
+    return token
+
+
+def actor_for_token(ctx: EngineContext, token: str) -> Actor | None:
+    """The actor a valid, unexpired token belongs to, or None."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with ctx.unit_of_work() as session:
+        row = session.execute(
+            sa.select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest)
+        ).first()
+        if row is None or row[1] < datetime.now(UTC) or not row[0].active:
+            return None
+        return actor_of(row[0])
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    """PermissionDenied unless the actor has one of the roles."""
+    if actor.role not in roles:
+        raise PermissionDenied("无权执行此操作", "you may not do this")

@@ -1,0 +1,270 @@
+"""Process graphs of capexit as plain data, read by build_processes.py.
+
+A process is a dict: id (the file stem), name, clauses, lanes (department codes, top
+to bottom), nodes and flows. A node is a dict with id, type, name, lane and optional
+props (spiffworkflow properties), doc (documentation) and host (boundary events).
+A flow is a dict with source, target, optional cond (expression), default and name.
+Node and flow order matters: the layout stacks nodes that share a cell in node
+order, and explores flows in flow order (boundary events last) to find loops.
+"""
+
+LANES = {
+    "lead": "牵头部门",
+    "enterprise": "企业",
+    "government": "有批准权的人民政府",
+    "hrss": "市人力资源和社会保障局",
+    "market": "市市场监督管理局",
+    "development": "市发展和改革委员会",
+}
+
+
+def start(id, name, lane):
+    return dict(id=id, type="startEvent", name=name, lane=lane)
+
+
+def end(id, name, lane, status=None):
+    return dict(id=id, type="endEvent", name=name, lane=lane,
+                props={"caseStatus": status} if status else {})
+
+
+def task(id, name, lane, clause, wording):
+    return dict(id=id, type="userTask", name=name, lane=lane,
+                props={"formJsonSchemaFilename": f"{id}.schema.json"},
+                doc=f"依据{clause}：“{wording}”。")
+
+
+def xor(id, lane, name=None):
+    return dict(id=id, type="exclusiveGateway", name=name, lane=lane)
+
+
+def par(id, lane, name=None):
+    return dict(id=id, type="parallelGateway", name=name, lane=lane)
+
+
+def timer(id, host, name, clause, months=None, field=None):
+    rule = {"deadlineRule": "statutory", "months": str(months)} if months else \
+        {"deadlineRule": "field", "field": field}
+    return dict(id=id, type="boundaryEvent", name=name, host=host,
+                props={**rule, "clause": clause})
+
+
+def call(id, name, lane, called):
+    return dict(id=id, type="callActivity", name=name, lane=lane, called=called)
+
+
+def flow(source, target, cond=None, default=False, name=None):
+    return dict(source=source, target=target, cond=cond, default=default, name=name)
+
+
+# Policy wording (policy/jining-2020-capacity-exit-plan.zh.txt), by clause.
+W = {
+    "C-2.1": "对达不到强制性能耗限额标准要求的产能，应在6个月内整改；确需延长整改期限的，"
+             "可提出不超过3个月的延期申请",
+    "C-2.1 close": "逾期未整改或经整改仍未达标的，依法关停退出",
+    "C-2.2": "对超过污染物排放标准排污或者超过重点污染物总量控制指标的产能，应在6个月内整改，"
+             "确需延长整改期限的，可提出不超过3个月的延期申请",
+    "C-2.2 close": "逾期未整改或经整改仍未达标的，报经有批准权的人民政府批准，责令停业、关闭",
+    "C-2.2b": "违反固体废物污染环境防治法律法规，造成固体废物严重污染环境的，采取限期治理",
+    "C-2.2b close": "逾期未完成治理任务的，报经有批准权的人民政府批准，责令停业、关闭",
+    "C-2.3": "对相关产品质量达不到强制性标准要求的产能，依法查处并责令停产整改",
+    "C-2.3 close": "在6个月内未整改或经整改仍未达标的，报有批准权的人民政府依法关停退出",
+    "C-2.4": "对安全生产条件达不到相关法律、行政法规和国家标准或行业标准要求的产能，立即停产停业整顿",
+    "C-2.4 close": "经停产停业整顿仍不具备安全生产条件的，予以关闭，并通报有关部门依法吊销其相关证照",
+    "C-2.5": "淘汰相关工艺技术装备，须拆除相应主体设备。具备拆除条件的应立即拆除",
+    "C-2.5 seal": "暂不具备拆除条件的，应立即断水、断电，拆除动力装置，封存主体设备（生产线）",
+    "C-2.5 commit": "企业向社会公开承诺不再恢复生产",
+    "C-2.5 announce": "同时在市级人民政府或市级主管部门网站公告，接受社会监督，并限时拆除",
+    "C-2.5 dismantle": "具备拆除条件的应立即拆除；暂不具备拆除条件的……限时拆除。依法全面拆除生产建筑用钢的"
+              "工频炉、中频炉等装备",
+    "C-2.6": "按照《产业结构调整指导目录（2019本）》“淘汰类”条目规定的要求，加大排查工作力度，严守时间节点",
+    "C-2.6 report": "确保落后生产工艺装备或落后产品按时有序退出",
+    "C-2.6 close": "通过依法关停、停业、关闭、取缔整个企业，或采取断电、断水，拆除动力装置，封存主体设备等措施"
+              "淘汰相关主体设备（生产线），使相应产能不再投入生产",
+    "C-3.5": "指导企业落实主体责任，依法妥善处理劳动关系，制定好职工安置方案和风险处置预案",
+    "C-3.7": "对因工艺装备落后、环保和能耗不达标被依法关停的企业，由负责关停的有关部门或地方政府通报"
+             "市场监管部门，由市场监管部门报请上级发证机关依法注销生产许可证",
+    "C-3.8": "对未按期完成落后产能退出的企业，由相关部门将有关信息纳入市级信用信息共享平台和人民银行"
+             "征信系统，并在“信用中国（山东济宁）”网站等平台公布",
+    "C-4.2": "市有关部门将……依法关闭退出的企业、设备和产能情况，函告市工业和信息化局，计入当年落后产能退出情况",
+}
+
+
+def doc(key):
+    """Clause id and wording for a W key ("C-2.2 close" -> ("C-2.2", wording))."""
+    return key.split()[0], W[key]
+
+
+def closing_tail(close, reinspect_key, pass_to, fail_to):
+    """Re-inspection, government approval, close order and the call of closure_measures."""
+    nodes = [
+        xor("reinspect_merge", "lead"),
+        task("reinspect", "复查验收", "lead", *doc(reinspect_key)),
+        xor("reinspect_result", "lead", "复查结果"),
+        end("end_compliant", "整改达标", "lead", "compliant"),
+        xor("closure_merge", "government"),
+        task("government_approval", "审批关停", "government", *doc(close)),
+        xor("approval_result", "government", "是否批准"),
+        task("close_order", "下达关停决定", "lead", *doc(close)),
+        xor("exit_merge", "lead"),
+        call("closure", "关停后续措施", "lead", "closure_measures"),
+        end("end_exited", "关停退出", "lead", "exited"),
+    ]
+    if pass_to != "end_compliant":
+        nodes = [n for n in nodes if n["id"] != "end_compliant"]
+    flows = [
+        flow("reinspect_merge", "reinspect"),
+        flow("reinspect", "reinspect_result"),
+        flow("reinspect_result", pass_to, 'result == "pass"', name="合格"),
+        flow("reinspect_result", fail_to, default=True, name="不合格"),
+        flow("closure_merge", "government_approval"),
+        flow("government_approval", "approval_result"),
+        flow("approval_result", "close_order", "approved == True", name="批准"),
+        flow("approval_result", "reinspect_merge", default=True, name="不批准"),
+        flow("close_order", "exit_merge"),
+        flow("exit_merge", "closure"),
+        flow("closure", "end_exited"),
+    ]
+    return nodes, flows
+
+
+def rectification(pid, name, clause, close, before, timer_rule, notice="下达整改通知", extra=None,
+                  clauses=None):
+    """A dimension process of the rectify / extension / re-inspect / close kind.
+
+    before: (nodes, flows) from notice up to rectify_merge; extra: more (nodes, flows).
+    """
+    nodes = [start("notice", notice, "lead"), *before[0],
+             xor("rectify_merge", "enterprise"),
+             task("rectify", "企业整改", "enterprise", *doc(clause)),
+             timer("rectify_deadline", "rectify", "整改期限届满", doc(clause)[0], **timer_rule),
+             xor("rectify_outcome", "enterprise", "整改结果")]
+    flows = [*before[1],
+             flow("rectify_merge", "rectify"),
+             flow("rectify", "rectify_outcome"),
+             flow("rectify_outcome", "review_extension", 'outcome == "extension_requested"',
+                  name="申请延期"),
+             flow("rectify_outcome", "reinspect_merge", default=True, name="已整改"),
+             flow("review_extension", "rectify_merge"),
+             flow("rectify_deadline", "closure_merge", name="逾期")]
+    tail = closing_tail(close, close, "end_compliant", "closure_merge")
+    nodes += tail[0] + [task("review_extension", "审核延期申请", "lead", *doc(clause))]
+    flows += tail[1]
+    if extra:
+        nodes, flows = nodes + extra[0], flows + extra[1]
+    return dict(id=pid, name=name, clauses=clauses or clause, lanes=["lead", "enterprise", "government"],
+                nodes=nodes, flows=flows)
+
+
+ENERGY_USE = rectification(
+    "energy_use", "能耗不达标产能整改退出", "C-2.1", "C-2.1 close",
+    ([], [flow("notice", "rectify_merge")]), {"months": 6})
+
+ENVIRONMENTAL = rectification(
+    "environmental", "环保不达标产能整改退出", "C-2.2", "C-2.2 close",
+    ([xor("finding_kind", "lead", "是否固体废物污染")],
+     [flow("notice", "finding_kind"),
+      flow("finding_kind", "set_treatment_deadline", "solid_waste == True", name="固体废物"),
+      flow("finding_kind", "rectify_merge", default=True, name="超标排污")]),
+    {"months": 6}, clauses="C-2.2 C-2.2b",
+    extra=([task("set_treatment_deadline", "确定限期治理期限", "lead", *doc("C-2.2b")),
+            task("treat_solid_waste", "限期治理", "enterprise", *doc("C-2.2b")),
+            timer("treatment_deadline", "treat_solid_waste", "治理期限届满", "C-2.2b",
+                  field="treatment_deadline")],
+           [flow("set_treatment_deadline", "treat_solid_waste"),
+            flow("treat_solid_waste", "reinspect_merge"),
+            flow("treatment_deadline", "closure_merge", name="逾期")]))
+
+QUALITY = rectification(
+    "quality", "质量不达标产能整改退出", "C-2.3", "C-2.3 close",
+    ([task("order_stop", "责令停产整改", "lead", *doc("C-2.3"))],
+     [flow("notice", "order_stop"), flow("order_stop", "rectify_merge")]),
+    {"months": 6})
+
+SAFETY = rectification(
+    "safety", "安全不达标产能停产整顿", "C-2.4", "C-2.4 close",
+    ([task("order_suspension", "责令立即停产停业整顿", "lead", *doc("C-2.4"))],
+     [flow("notice", "order_suspension"), flow("order_suspension", "rectify_merge")]),
+    {"field": "rectify_until"}, notice="下达停产整顿通知")
+
+TECHNOLOGY = dict(
+    id="technology", name="淘汰工艺装备拆除", clauses="C-2.5 C-2.6",
+    lanes=["lead", "enterprise", "government"],
+    nodes=[start("notice", "下达淘汰装备通知", "lead"),
+           task("assess_dismantling", "认定拆除条件", "lead", *doc("C-2.5")),
+           xor("dismantle_route", "lead", "是否立即拆除"),
+           task("seal_equipment", "断水断电并封存主体设备", "lead", *doc("C-2.5 seal")),
+           task("public_commitment", "企业公开承诺不再恢复生产", "enterprise", *doc("C-2.5 commit")),
+           task("publish_announcement", "网站公告接受社会监督", "lead", *doc("C-2.5 announce")),
+           xor("dismantle_merge", "enterprise"),
+           task("dismantle", "拆除主体设备", "enterprise", *doc("C-2.5 dismantle")),
+           timer("dismantle_deadline_timer", "dismantle", "拆除期限届满", "C-2.5",
+                 field="dismantle_deadline")],
+    flows=[flow("notice", "assess_dismantling"),
+           flow("assess_dismantling", "dismantle_route"),
+           flow("dismantle_route", "dismantle_merge", "dismantlable == True or ditiaogang == True",
+                name="具备拆除条件或地条钢"),
+           flow("dismantle_route", "seal_equipment", default=True, name="暂不具备"),
+           flow("seal_equipment", "public_commitment"),
+           flow("public_commitment", "publish_announcement"),
+           flow("publish_announcement", "dismantle_merge"),
+           flow("dismantle_merge", "dismantle"),
+           flow("dismantle", "reinspect_merge"),
+           flow("dismantle_deadline_timer", "closure_merge", name="逾期")])
+
+PHASE_OUT = dict(
+    id="phase_out", name="淘汰类产能退出", clauses="C-2.6",
+    lanes=["lead", "enterprise", "government"],
+    nodes=[start("notice", "下达退出通知", "lead"),
+           task("screen_item", "排查认定淘汰类项目", "lead", *doc("C-2.6")),
+           xor("exit_report_merge", "enterprise"),
+           task("exit_report", "报告退出情况", "enterprise", *doc("C-2.6 report")),
+           timer("exit_deadline_timer", "exit_report", "退出期限届满", "C-2.6", field="exit_deadline")],
+    flows=[flow("notice", "screen_item"),
+           flow("screen_item", "exit_report_merge"),
+           flow("exit_report_merge", "exit_report"),
+           flow("exit_report", "reinspect_merge"),
+           flow("exit_deadline_timer", "closure_merge", name="逾期")])
+
+for _proc, _reinspect, _loop in ((TECHNOLOGY, "C-2.5 dismantle", "dismantle_merge"),
+                                 (PHASE_OUT, "C-2.6 report", "exit_report_merge")):
+    _nodes, _flows = closing_tail("C-2.6 close", _reinspect, "exit_merge", _loop)
+    _proc["nodes"] += _nodes
+    _proc["flows"] += _flows
+
+CLOSURE_MEASURES = dict(
+    id="closure_measures", name="关停后续措施", clauses="C-3.5 C-3.7 C-3.8",
+    lanes=["lead", "hrss", "market", "development"],
+    nodes=[start("closure_start", "关停退出", "lead"),
+           task("record_exit", "登记退出产能", "lead", *doc("C-4.2")),
+           par("measures_fork", "lead"),
+           task("resettle_workers", "职工安置方案", "hrss", *doc("C-3.5")),
+           xor("licence_route", "lead", "证照处理"),
+           task("revoke_licences_notice", "通报吊销相关证照", "lead", *doc("C-2.4 close")),
+           task("cancel_licence", "报请注销生产许可证", "market", *doc("C-3.7")),
+           xor("licence_merge", "lead"),
+           xor("credit_route", "development", "是否逾期未退出"),
+           task("credit_listing", "纳入信用平台并公布", "development", *doc("C-3.8")),
+           xor("credit_merge", "development"),
+           par("measures_join", "lead"),
+           end("closure_done", "后续措施完成", "lead")],
+    flows=[flow("closure_start", "record_exit"),
+           flow("record_exit", "measures_fork"),
+           flow("measures_fork", "resettle_workers"),
+           flow("measures_fork", "licence_route"),
+           flow("measures_fork", "credit_route"),
+           flow("resettle_workers", "measures_join"),
+           flow("licence_route", "revoke_licences_notice", 'dimension == "safety"', name="安全"),
+           flow("licence_route", "cancel_licence",
+                'dimension in ("energy_use", "environmental", "technology", "phase_out")',
+                name="装备、环保、能耗"),
+           flow("licence_route", "licence_merge", default=True, name="其他"),
+           flow("revoke_licences_notice", "licence_merge"),
+           flow("cancel_licence", "licence_merge"),
+           flow("licence_merge", "measures_join"),
+           flow("credit_route", "credit_listing", "overdue == True", name="逾期"),
+           flow("credit_route", "credit_merge", default=True, name="按期"),
+           flow("credit_listing", "credit_merge"),
+           flow("credit_merge", "measures_join"),
+           flow("measures_join", "closure_done")])
+
+PROCESSES = [ENERGY_USE, ENVIRONMENTAL, QUALITY, SAFETY, TECHNOLOGY, PHASE_OUT, CLOSURE_MEASURES]

@@ -1,0 +1,151 @@
+"""Shared fixtures: an app on a fresh database (SQLite by default, PostgreSQL when asked), actors, factories.
+
+Set ``CAPEXIT_TEST_DATABASE_URL=postgresql+psycopg://...`` to run the database tests on PostgreSQL;
+each test then starts from emptied tables with the processes deployed again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from engine.context import Actor, EngineContext
+from engine.credit_code import make_credit_code
+from engine.models import Base
+from engine.services import cases, tasks, users
+from webapp import create_app
+from webapp.cli import initialise
+
+CLOCK_START = "2026-03-02T09:00:00+08:00"  # a Monday
+PASSWORD = "correct-horse-9"
+PG_URL = os.environ.get("CAPEXIT_TEST_DATABASE_URL", "")
+
+
+def _config(url: str, tmp_path) -> dict[str, Any]:
+    return {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "test-secret",
+            "CAPEXIT_CLOCK": "simulated", "CAPEXIT_CLOCK_START": CLOCK_START}
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> str:
+    """A migrated SQLite file with departments and processes deployed, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "capexit.db"
+    app = create_app(_config(f"sqlite:///{path}", None))
+    initialise(app.extensions["capexit"])
+    _dispose(app)
+    return str(path)
+
+
+def _dispose(app) -> None:
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _reset_postgres(app) -> None:
+    from webapp.extensions import db
+
+    ctx: EngineContext = app.extensions["capexit"]
+    with app.app_context():
+        from engine.db import upgrade_schema
+
+        upgrade_schema(db.engine)
+        with db.engine.begin() as conn:
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    initialise(ctx)
+
+
+@pytest.fixture
+def app(tmp_path, template_db) -> Iterator:
+    """A fresh app on its own database, clock simulated at ``CLOCK_START``."""
+    if PG_URL:
+        application = create_app(_config(PG_URL, tmp_path))
+        _reset_postgres(application)
+    else:
+        path = tmp_path / "capexit.db"
+        shutil.copy(template_db, path)
+        application = create_app(_config(f"sqlite:///{path}", tmp_path))
+    yield application
+    _dispose(application)
+
+
+@pytest.fixture
+def ctx(app) -> EngineContext:
+    """The app's engine context."""
+    return app.extensions["capexit"]
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A Flask CLI runner."""
+    return app.test_cli_runner()
+
+
+ENTERPRISE_A = make_credit_code("91370800MA3C00010")
+ENTERPRISE_B = make_credit_code("91370800MA3C00020")
+
+
+def actor(role: str, department: str | None = None, enterprise: str | None = None) -> Actor:
+    """An actor for engine-level tests (no account needed)."""
+    name = department or enterprise or role
+    return Actor(f"{role}_{name}", role, department, enterprise)
+
+
+@pytest.fixture
+def make_case(ctx):
+    """Open a case: ``make_case("energy_use", industry="steel", enterprise=ENTERPRISE_A)`` -> case id."""
+
+    def make(dimension: str, *, industry: str = "steel", enterprise: str = ENTERPRISE_A, lead: str | None = None,
+             finding: dict | None = None) -> int:
+        from engine.parties import default_lead
+
+        lead_department = lead or default_lead(dimension, industry)
+        request = cases.NewCase(dimension=dimension, lead_department=lead, finding=finding or {}, enterprise={
+            "name": f"企业{enterprise[-4:]}", "credit_code": enterprise, "county": "任城区", "industry": industry})
+        return cases.start_case(ctx, actor("staff", lead_department), request)
+
+    return make
+
+
+@pytest.fixture
+def work(ctx):
+    """Complete the one open task with ``key`` on a case as the right actor: ``work(case_id, "rectify", {...})``."""
+
+    def do(case_id: int, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        case = cases.get_case(ctx, actor("supervisor"), case_id)
+        matching = [t for t in case["open_tasks"] if t["key"] == key]
+        assert matching, f"no open {key} in case {case_id}: {[t['key'] for t in case['open_tasks']]}"
+        task = matching[0]
+        who = (actor("enterprise", enterprise=case["enterprise"]["credit_code"]) if task["department"] == "enterprise"
+               else actor("staff", task["department"]))
+        return tasks.complete_task(ctx, who, task["id"], data)
+
+    return do
+
+
+@pytest.fixture
+def api_token(ctx, client):
+    """Create a user and return a bearer header for it: ``api_token("staff", department="industry")``."""
+    counter = iter(range(1000))
+
+    def make(role: str, department: str | None = None, enterprise: str | None = None) -> dict[str, str]:
+        name = f"{role}{next(counter)}"
+        users.add_user(ctx, name, role, PASSWORD, department=department, enterprise=enterprise)
+        answer = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.get_json()
+        return {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+    return make

@@ -1,0 +1,95 @@
+"""API routes: each parses input, calls one engine service, and returns JSON."""
+
+from __future__ import annotations
+
+from flask import Response, g, request
+
+from engine.errors import InvalidInput, PermissionDenied
+from engine.permissions import may_deploy
+from engine.services import cases, deployments, reports, tasks, timers, users
+from webapp.api import api, authenticated, json_body
+from webapp.extensions import engine_context
+
+
+@api.post("/auth/token")
+def issue_token():
+    body = json_body()
+    ctx = engine_context()
+    user = users.authenticate(ctx, body.get("username", ""), body.get("password", ""))
+    return {"token": users.issue_token(ctx, user), "role": user.role}
+
+
+@api.post("/cases")
+@authenticated
+def open_case():
+    body = json_body()
+    request_ = cases.NewCase(
+        dimension=str(body.get("dimension") or ""), enterprise=body.get("enterprise") or {},
+        finding=body.get("finding") or {}, lead_department=body.get("lead_department"),
+    )
+    ctx = engine_context()
+    case_id = cases.start_case(ctx, g.actor, request_)
+    return cases.get_case(ctx, g.actor, case_id), 201
+
+
+@api.get("/cases/<int:case_id>")
+@authenticated
+def show_case(case_id: int):
+    return cases.get_case(engine_context(), g.actor, case_id)
+
+
+@api.get("/tasks")
+@authenticated
+def list_tasks():
+    return tasks.list_tasks(engine_context(), g.actor)
+
+
+@api.get("/tasks/<task_id>")
+@authenticated
+def show_task(task_id: str):
+    return tasks.get_task(engine_context(), g.actor, task_id)
+
+
+@api.post("/tasks/<task_id>/complete")
+@authenticated
+def complete_task(task_id: str):
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        raise InvalidInput("表单数据应为 JSON 对象", "form data must be a JSON object")
+    return tasks.complete_task(engine_context(), g.actor, task_id, data)
+
+
+@api.get("/timers")
+@authenticated
+def list_timers():
+    return timers.list_timers(engine_context(), g.actor)
+
+
+@api.post("/clock/advance")
+@authenticated
+def advance_clock():
+    if g.actor.role not in ("supervisor", "admin"):
+        raise PermissionDenied("只有监督人员或管理员可以调整模拟时钟", "only supervisors or admins move the clock")
+    body = json_body()
+    return timers.advance_clock(engine_context(), g.actor, by=body.get("by"), to=body.get("to"))
+
+
+@api.post("/definitions")
+@authenticated
+def deploy_definition():
+    may_deploy(g.actor)
+    return deployments.deploy_upload(engine_context(), g.actor, request.get_data(), request.args.get("note", "")), 201
+
+
+@api.get("/definitions/<process_id>")
+@authenticated
+def show_definition(process_id: str):
+    return deployments.definition_view(engine_context(), process_id)
+
+
+@api.get("/reports/annual/<int:year>.xlsx")
+@authenticated
+def annual_report(year: int):
+    content = reports.annual_workbook(engine_context(), g.actor, year)
+    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=capexit-annual-{year}.xlsx"})

@@ -1,0 +1,167 @@
+"""The ``capexit`` command line (DESIGN.md, contract)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from engine.context import SYSTEM, EngineContext
+from engine.errors import CapexitError
+
+
+def _app(**overrides):
+    from webapp import create_app
+
+    return create_app(overrides)
+
+
+def _ctx(app) -> EngineContext:
+    return app.extensions["capexit"]
+
+
+def _fail(exc: CapexitError) -> None:
+    click.echo(f"错误 / error: {exc.message_zh} / {exc.message_en}", err=True)
+    for problem in exc.problems:
+        where = ", ".join(f"{k}={v}" for k, v in (("field", problem.field), ("line", problem.line),
+                                                   ("element", problem.element_id)) if v is not None)
+        click.echo(f"  - {problem.message_zh} / {problem.message_en}" + (f" [{where}]" if where else ""), err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """capexit: lawful exit of outdated industrial capacity."""
+
+
+def initialise(ctx: EngineContext) -> list:
+    """Create or upgrade the schema, register departments, deploy processes/ (idempotent)."""
+    from engine.db import upgrade_schema
+    from engine.services.deployments import deploy_directory
+    from engine.services.users import register_departments
+
+    upgrade_schema(ctx.session_factory.kw["bind"])
+    with ctx.unit_of_work() as session:
+        register_departments(session)
+        return [(d.process_id, d.version) for d in deploy_directory(ctx, session, SYSTEM, ctx.processes_dir)]
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the schema, register departments, deploy processes/ and forms/."""
+    try:
+        deployed = initialise(_ctx(_app()))
+    except CapexitError as exc:
+        _fail(exc)
+    for process_id, version in deployed:
+        click.echo(f"deployed {process_id} v{version}")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="staff, supervisor, owner, admin or enterprise")
+@click.option("--department", help="department code (staff)")
+@click.option("--enterprise", help="unified social credit code (enterprise users)")
+@click.option("--password", required=True)
+def user_add(name: str, role: str, department: str | None, enterprise: str | None, password: str) -> None:
+    """Add a user (or reset an existing one)."""
+    from engine.services.users import add_user
+
+    try:
+        add_user(_ctx(_app()), name, role, password, department=department, enterprise=enterprise)
+    except CapexitError as exc:
+        _fail(exc)
+    click.echo(f"user {name} ({role}) saved")
+
+
+@main.command()
+def demo() -> None:
+    """Load demo users, enterprises and cases at various stages; print the logins."""
+    from webapp.demo import load_demo
+
+    ctx = _ctx(_app())
+    initialise(ctx)
+    for line in load_demo(ctx):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web app with the timer scheduler."""
+    app = _app(CAPEXIT_SCHEDULER=True)
+    initialise(_ctx(app))
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+def tick() -> None:
+    """Run one timer sweep now."""
+    from engine.services.timers import sweep
+
+    result = sweep(_ctx(_app()))
+    click.echo(f"fired {result.fired} timers in {result.cases} cases ({result.conflicts} left to other workers)")
+
+
+@main.group()
+def clock() -> None:
+    """Show or move the simulated clock."""
+
+
+@clock.command("show")
+def clock_show() -> None:
+    """Print the clock's current instant."""
+    from engine.clock import SHANGHAI
+
+    ctx = _ctx(_app())
+    kind = "simulated" if ctx.clock.simulated else "system"
+    click.echo(f"{ctx.now().astimezone(SHANGHAI).isoformat()} ({kind})")
+
+
+@clock.command("set")
+@click.argument("instant")
+def clock_set(instant: str) -> None:
+    """Move the simulated clock to INSTANT (ISO 8601); fires nothing."""
+    from engine.clock import SHANGHAI, parse_instant
+    from engine.services.timers import set_clock
+
+    try:
+        value = set_clock(_ctx(_app()), SYSTEM, parse_instant(instant))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    except CapexitError as exc:
+        _fail(exc)
+    click.echo(value.astimezone(SHANGHAI).isoformat())
+
+
+@clock.command("advance")
+@click.argument("duration")
+def clock_advance(duration: str) -> None:
+    """Move the simulated clock forward by DURATION (ISO 8601, e.g. P6M) and fire due timers."""
+    from engine.services.timers import advance_clock
+
+    try:
+        result = advance_clock(_ctx(_app()), SYSTEM, by=duration)
+    except CapexitError as exc:
+        _fail(exc)
+    click.echo(f"{result['now']} (fired {result['fired']} timers in {result['cases']} cases)")
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="smaller sizes; finishes within a minute")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write metrics as JSON")
+def bench(quick: bool, json_path: str | None) -> None:
+    """Run the benchmark and print its table."""
+    from bench.engine_bench import run
+
+    metrics = run(quick=quick, echo=click.echo)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2)

@@ -9,11 +9,22 @@ from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.calendar import RestDayCalendar
 from engine.clock import SHANGHAI, Clock
 from engine.definitions import SpecCache
+from engine.errors import Conflict
+
+
+def _is_write_conflict(exc: OperationalError) -> bool:
+    """SQLite's busy lock, or PostgreSQL's serialization failure or deadlock."""
+    text = str(exc.orig).lower()
+    code = getattr(exc.orig, "sqlstate", None)
+    return "database is locked" in text or code in ("40001", "40P01")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,9 +54,22 @@ class EngineContext:
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with self.session_factory() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        A lost race (another writer saved the same case first, or the database refused
+        a concurrent write) becomes ``Conflict``, so the caller answers 409.
+        """
+        try:
+            with self.session_factory() as session, session.begin():
+                yield session
+        except StaleDataError:
+            raise Conflict("案件已被他人更新，请刷新后重试",
+                           "the case was changed by someone else meanwhile; reload and try again") from None
+        except OperationalError as exc:
+            if not _is_write_conflict(exc):
+                raise
+            raise Conflict("数据正被其他操作修改，请稍后重试",
+                           "the data is being changed by another request; try again") from None
 
     def now(self, session: Session | None = None) -> datetime:
         """The current instant by the configured clock."""

@@ -13,6 +13,7 @@ segments cost extra.
 import argparse
 import math
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 from lxml import etree
@@ -192,7 +193,9 @@ def candidates(s, t, grid):
 
 
 def cost(path, s, t, obstacles, drawn):
-    segs = list(zip(path, path[1:]))
+    """Price of a path: shapes crossed (prohibitive), bends, length, a vertical entry into
+    a shape ahead, and length shared with or crossings of the flows drawn so far."""
+    segs = list(pairwise(path))
     total = 20 * (len(path) - 2) + 0.1 * sum(abs(p[0] - q[0]) + abs(p[1] - q[1]) for p, q in segs)
     if t[0] > s[0] and path[-1][0] != t[0]:             # forward flows: enter from the left
         total += 25
@@ -222,7 +225,7 @@ def route(proc, grid):
         obstacles = [b for nid, b in box.items() if nid not in (f["source"], f["target"])]
         best = min(candidates(s, t, grid), key=lambda p: cost(p, s, t, obstacles, drawn))
         paths[flow_id(f)] = best
-        drawn += list(zip(best, best[1:]))
+        drawn += list(pairwise(best))
     return paths
 
 
@@ -250,20 +253,21 @@ def flow_label_near(path):
     """A small box at the start of a flow, for label_box to place the flow's name by."""
     (x, y), (qx, qy) = path[0], path[1]
     if y == qy:                                         # leaves horizontally
-        return (min(x, qx) + 6, y - 6, 30, 0) if qx > x else (qx + 6, y - 6, 30, 0)
+        return (min(x, qx) + 6, y - 6, 30, 0)
     return (x + 2, min(y, qy) + 4, 0, 12) if qy > y else (x + 2, y - 16, 0, 12)
 
 
 # ---------------------------------------------------------------- XML
 
 def q(prefix, tag):
+    """Clark notation of prefix:tag."""
     return f"{{{NS[prefix]}}}{tag}"
 
 
 def sub(parent, tag, text=None, **attrs):
+    """Append a child element "prefix:tag"; attributes that are None are left out."""
     prefix, name = tag.split(":")
-    el = etree.SubElement(parent, q(prefix, name),
-                          {k.replace("__", ":"): str(v) for k, v in attrs.items() if v is not None})
+    el = etree.SubElement(parent, q(prefix, name), {k: str(v) for k, v in attrs.items() if v is not None})
     if text is not None:
         el.text = text
     return el
@@ -338,7 +342,7 @@ def diagram(proc, root):
     for code, b in grid["lanes"].items():
         bounds(sub(plane, "bpmndi:BPMNShape", id=f"lane_{code}_di", bpmnElement=f"lane_{code}",
                    isHorizontal="true"), b)
-    drawn = [seg for p in paths.values() for seg in zip(p, p[1:])]
+    drawn = [seg for p in paths.values() for seg in pairwise(p)]
     shapes, taken = list(grid["box"].values()), []
     for n in proc["nodes"]:
         el = sub(plane, "bpmndi:BPMNShape", id=f"{n['id']}_di", bpmnElement=n["id"],

@@ -181,7 +181,7 @@ def test_diagram(path):
     for f in flows:                       # orthogonal, and through no other node
         points = edges[f.get("id")]
         ends = {f.get("sourceRef"), f.get("targetRef")}
-        for p, q in zip(points, points[1:]):
+        for p, q in itertools.pairwise(points):
             assert p[0] == q[0] or p[1] == q[1]
             box = (min(p[0], q[0]), min(p[1], q[1]), abs(p[0] - q[0]), abs(p[1] - q[1]))
             for n in set(nodes) - ends:

@@ -16,7 +16,6 @@ import jsonschema
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import runner
 from engine.clock import SHANGHAI
@@ -166,32 +165,29 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
 
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为对象", "form data must be a JSON object")
-    try:
-        with ctx.unit_of_work() as session:
-            task, case = _open_task(session, actor, task_id)
-            may_work_task(actor, task.department, case.enterprise_code)
-            schema = deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
-            problems = validate_form(schema, data)
-            if problems:
-                raise InvalidInput("表单填写有误", "the form has errors", problems)
-            now = ctx.now(session)
-            workflow, bundle = instances.load(ctx, session, case)
-            spiff_task = runner.find_task(workflow, task_id)
-            if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
-                raise Conflict("该任务已不在办理状态", "this task is no longer open")
-            _statutory_rules(workflow, task, data)
-            extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
-            fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
-            if fired:
-                case.overdue = True
-            instances.save(session, case, workflow, bundle, now)
-            instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
-                            key=task.key, name=task.name, department=task.department, data=data)
-            for timer_key in fired:
-                instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key)
-            if case.status.value != "open":
-                instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
-            session.flush()
-            return case_view(session, case)
-    except StaleDataError:
-        raise Conflict("案件已被他人更新，请刷新后重试", "the case was changed by someone else; reload and retry") from None
+    with ctx.unit_of_work() as session:
+        task, case = _open_task(session, actor, task_id)
+        may_work_task(actor, task.department, case.enterprise_code)
+        schema = deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
+        problems = validate_form(schema, data)
+        if problems:
+            raise InvalidInput("表单填写有误", "the form has errors", problems)
+        now = ctx.now(session)
+        workflow, bundle = instances.load(ctx, session, case)
+        spiff_task = runner.find_task(workflow, task_id)
+        if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
+            raise Conflict("该任务已不在办理状态", "this task is no longer open")
+        _statutory_rules(workflow, task, data)
+        extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
+        fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
+        if fired:
+            case.overdue = True
+        instances.save(session, case, workflow, bundle, now)
+        instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
+                        key=task.key, name=task.name, department=task.department, data=data)
+        for timer_key in fired:
+            instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key)
+        if case.status.value != "open":
+            instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
+        session.flush()
+        return case_view(session, case)

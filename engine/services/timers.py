@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import runner
 from engine.clock import SHANGHAI, SimulatedClock, add_duration, parse_instant
@@ -88,7 +86,7 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
             try:
                 result.fired += fire_case_timers(ctx, case_id, now)
                 result.cases += 1
-            except (StaleDataError, OperationalError):
+            except Conflict:
                 result.conflicts += 1
 
 

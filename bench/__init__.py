@@ -1,0 +1,1 @@
+"""The benchmark behind ``capexit bench`` (see ``bench.engine_bench``)."""

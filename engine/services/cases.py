@@ -88,6 +88,7 @@ def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
         row = session.get(Enterprise, enterprise["credit_code"])
         if row is None:
             session.add(Enterprise(**enterprise))
+            session.flush()  # the case row refers to it
         else:
             row.name, row.industry = enterprise["name"], enterprise["industry"]
             row.county = enterprise["county"] or row.county

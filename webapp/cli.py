@@ -154,6 +154,32 @@ def clock_advance(duration: str) -> None:
     click.echo(f"{result['now']} (fired {result['fired']} timers in {result['cases']} cases)")
 
 
+@main.group()
+def calendar() -> None:
+    """Correct the rest-day calendar (administrators)."""
+
+
+@calendar.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--working/--rest", required=True, help="make DAY a working day or a rest day")
+@click.option("--note", default="")
+def calendar_set(day, working: bool, note: str) -> None:
+    """Override the published calendar for DAY (YYYY-MM-DD)."""
+    from engine.services.rest_days import set_rest_day
+
+    set_rest_day(_ctx(_app()), SYSTEM, day.date(), working=working, note=note)
+    click.echo(f"{day.date()} is now a {'working' if working else 'rest'} day")
+
+
+@calendar.command("list")
+def calendar_list() -> None:
+    """List the corrections."""
+    from engine.services.rest_days import list_rest_days
+
+    for row in list_rest_days(_ctx(_app())):
+        click.echo(f"{row['day']} {'working' if row['working'] else 'rest'} {row['note']}")
+
+
 @main.command()
 @click.option("--quick", is_flag=True, help="smaller sizes; finishes within a minute")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write metrics as JSON")

@@ -1,5 +1,6 @@
 """The database tables, one small family per module."""
 
+from .attachments import Attachment
 from .audit import AuditEvent
 from .base import Base, UTCDateTime
 from .cases import Case, CaseStatus, Enterprise
@@ -9,6 +10,6 @@ from .runtime import OpenTask, WaitingTimer
 from .settings import ClockState, RestDayOverride
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "Department",
+    "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "Department",
     "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
 ]

@@ -24,6 +24,8 @@ class OpenTask(Base):
     form: Mapped[str | None] = mapped_column(sa.String(200))
     due: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WaitingTimer(Base):

@@ -56,15 +56,20 @@ def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundl
     if pos.finished:
         case.status = CaseStatus(pos.end_status or CaseStatus.EXITED.value)
         case.closed_at = now
+    claims: dict[str, tuple] = {}
     if case.id is None:
         session.add(case)
         session.flush()
     else:
+        claims = {row[0]: (row[1], row[2]) for row in session.execute(
+            sa.select(OpenTask.id, OpenTask.claimed_by, OpenTask.claimed_at)
+            .where(OpenTask.case_id == case.id, OpenTask.claimed_by.is_not(None)))}
         session.execute(sa.delete(OpenTask).where(OpenTask.case_id == case.id))
         session.execute(sa.delete(WaitingTimer).where(WaitingTimer.case_id == case.id))
     tasks = [
         {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
-         "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
+         "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now,
+         "claimed_by": claims.get(t.id, (None, None))[0], "claimed_at": claims.get(t.id, (None, None))[1]}
         for t in pos.open_tasks
     ]
     if tasks:

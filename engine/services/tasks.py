@@ -21,7 +21,7 @@ from engine import runner
 from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
-from engine.errors import Conflict, InvalidInput, NotFound, Problem
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from engine.models import AuditEvent, Case, OpenTask
 from engine.permissions import may_read_case, may_work_task
 from engine.services import deployments, instances
@@ -30,9 +30,10 @@ MAX_EXTENSION_MONTHS = 3
 
 
 def task_view(task: OpenTask) -> dict[str, Any]:
-    """The contract's task summary."""
+    """The contract's task summary, plus who holds it."""
     return {"id": task.id, "case_id": task.case_id, "key": task.key, "name": task.name,
-            "department": task.department, "due": task.due.isoformat() if task.due else None}
+            "department": task.department, "due": task.due.isoformat() if task.due else None,
+            "claimed_by": task.claimed_by}
 
 
 def visible_tasks_query(actor: Actor) -> sa.Select:
@@ -168,6 +169,8 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     with ctx.unit_of_work() as session:
         task, case = _open_task(session, actor, task_id)
         may_work_task(actor, task.department, case.enterprise_code)
+        if task.claimed_by not in (None, actor.username):
+            raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
         schema = deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
         problems = validate_form(schema, data)
         if problems:
@@ -191,3 +194,37 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
         session.flush()
         return case_view(session, case)
+
+
+def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """Take a task so colleagues see it is being worked; Conflict if someone else holds it."""
+    with ctx.unit_of_work() as session:
+        task, case = _open_task(session, actor, task_id)
+        may_work_task(actor, task.department, case.enterprise_code)
+        if task.claimed_by not in (None, actor.username):
+            raise Conflict(f"该任务已由 {task.claimed_by} 认领", f"{task.claimed_by} already holds this task")
+        now = ctx.now(session)
+        claimed = session.execute(
+            sa.update(OpenTask).where(OpenTask.id == task_id, OpenTask.claimed_by.is_(None))
+            .values(claimed_by=actor.username, claimed_at=now)
+        ).rowcount
+        if claimed:
+            instances.audit(session, case.id, now, actor.username, "task_claimed", task_id=task_id, key=task.key)
+        session.refresh(task)
+        return task_view(task)
+
+
+def release_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """Give a task back to the department's pool (its holder, or a supervisor/admin)."""
+    with ctx.unit_of_work() as session:
+        task, case = _open_task(session, actor, task_id)
+        if task.claimed_by is None:
+            return task_view(task)
+        if task.claimed_by != actor.username and actor.role not in ("supervisor", "admin"):
+            raise PermissionDenied("只能释放自己认领的任务", "you can release only tasks you hold")
+        now = ctx.now(session)
+        holder = task.claimed_by
+        task.claimed_by, task.claimed_at = None, None
+        instances.audit(session, case.id, now, actor.username, "task_released", task_id=task_id, key=task.key,
+                        holder=holder)
+        return task_view(task)

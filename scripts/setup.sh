@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install capexit with its test tools. Safe to run again.
+# Create .venv (if missing), install capexit with its test tools, and build the browser assets.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -8,3 +9,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/pybabel compile -q -d webapp/translations 2>/dev/null || true
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is needed to build the diagram and chart assets (install Node.js 20+)" >&2
+  exit 1
+fi
+(cd webapp/frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)

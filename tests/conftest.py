@@ -149,3 +149,29 @@ def api_token(ctx, client):
         return {"Authorization": f"Bearer {answer.get_json()['token']}"}
 
     return make
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of a rendered page (every signed-in page has one in its logout form)."""
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(ctx, client):
+    """Sign the test client in as a new user of ``role``: ``login_as("staff", department="industry")``."""
+    counter = iter(range(1000))
+
+    def do(role: str, department: str | None = None, enterprise: str | None = None):
+        name = f"web_{role}{next(counter)}"
+        users.add_user(ctx, name, role, PASSWORD, department=department, enterprise=enterprise)
+        page = client.get("/login")
+        answer = client.post("/login", data={"username": name, "password": PASSWORD,
+                                             "csrf_token": csrf_from(page.get_data(as_text=True))})
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        return client
+
+    return do

@@ -17,9 +17,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     configure_settings(app, config or {})
     extensions.init_app(app)
+    from webapp import auth, i18n, pages, security
     from webapp.api import api
 
     app.register_blueprint(api)
+    for integration in (i18n, security, auth, pages):
+        integration.init_app(app)
     return app
 
 

@@ -1,0 +1,58 @@
+"""Server-rendered pages, one blueprint per group of people; shared helpers for their views."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import Flask, abort, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from engine.context import Actor
+from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
+
+STATUS = {InvalidInput: 400, DefinitionInvalid: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409}
+
+
+def current_actor() -> Actor:
+    """The signed-in person as the engine sees them."""
+    return current_user.actor
+
+
+def lang() -> str:
+    """The page's language code (``zh`` or ``en``)."""
+    return "en" if str(get_locale()).startswith("en") else "zh"
+
+
+def roles_required(*roles: str) -> Callable:
+    """Sign-in required, and one of ``roles`` (403 otherwise)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    """Register every page blueprint and the error pages."""
+    from webapp.pages import admin, board, cases, inbox, public
+
+    for module in (inbox, cases, board, admin, public):
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(CapexitError)
+    def domain_error(exc: CapexitError):
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        return render_template("errors/problem.html", error=exc, lang=lang(), status=status), status
+
+    for status in (403, 404, 405, 413):
+        app.register_error_handler(status, lambda exc, s=status: (
+            render_template("errors/problem.html", error=None, status=s, path=request.path), s))

@@ -175,3 +175,77 @@ def login_as(ctx, client):
         return client
 
     return do
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (headless); skipped only outside CI when it is missing."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: scripts/test.sh installs it with apt-get")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own cookies), 1280x900."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "test-output", "screenshots")
+
+
+def screenshot(tab, name: str) -> str:
+    """Save a full-page screenshot under test-output/screenshots/ and return its path."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    path = os.path.join(SCREENSHOTS, f"{name}.png")
+    tab.screenshot(path=path, full_page=True)
+    return path
+
+
+@pytest.fixture
+def browser_login(ctx):
+    """Create a user and sign a browser page in: ``browser_login(page, base_url, "staff", department=...)``."""
+    counter = iter(range(1000))
+
+    def do(tab, base_url: str, role: str, department: str | None = None, enterprise: str | None = None) -> str:
+        name = f"ui_{role}{next(counter)}"
+        users.add_user(ctx, name, role, PASSWORD, department=department, enterprise=enterprise)
+        tab.goto(f"{base_url}/login")
+        tab.fill("#username", name)
+        tab.fill("#password", PASSWORD)
+        tab.click("button[type=submit]")
+        tab.wait_for_load_state()
+        return name
+
+    return do

@@ -128,26 +128,31 @@ def closing_tail(close, reinspect_key, pass_to, fail_to):
 
 
 def rectification(pid, name, clause, close, before, timer_rule, notice="下达整改通知", extra=None,
-                  clauses=None):
-    """A dimension process of the rectify / extension / re-inspect / close kind.
+                  clauses=None, extension=True):
+    """A dimension process of the rectify / (extension) / re-inspect / close kind.
 
-    before: (nodes, flows) from notice up to rectify_merge; extra: more (nodes, flows).
+    before: (nodes, flows) from notice up to rectify_merge; extra: more (nodes, flows);
+    extension: whether the law allows the one extension of up to 3 months (C-2.1, C-2.2 only).
     """
     nodes = [start("notice", notice, "lead"), *before[0],
              xor("rectify_merge", "enterprise"),
              task("rectify", "企业整改", "enterprise", *doc(clause)),
-             timer("rectify_deadline", "rectify", "整改期限届满", doc(clause)[0], **timer_rule),
-             xor("rectify_outcome", "enterprise", "整改结果")]
+             timer("rectify_deadline", "rectify", "整改期限届满", doc(clause)[0], **timer_rule)]
     flows = [*before[1],
              flow("rectify_merge", "rectify"),
-             flow("rectify", "rectify_outcome"),
-             flow("rectify_outcome", "review_extension", 'outcome == "extension_requested"',
-                  name="申请延期"),
-             flow("rectify_outcome", "reinspect_merge", default=True, name="已整改"),
-             flow("review_extension", "rectify_merge"),
              flow("rectify_deadline", "closure_merge", name="逾期")]
+    if extension:
+        nodes += [xor("rectify_outcome", "enterprise", "整改结果"),
+                  task("review_extension", "审核延期申请", "lead", *doc(clause))]
+        flows += [flow("rectify", "rectify_outcome"),
+                  flow("rectify_outcome", "review_extension", 'outcome == "extension_requested"',
+                       name="申请延期"),
+                  flow("rectify_outcome", "reinspect_merge", default=True, name="已整改"),
+                  flow("review_extension", "rectify_merge")]
+    else:
+        flows.append(flow("rectify", "reinspect_merge"))
     tail = closing_tail(close, close, "end_compliant", "closure_merge")
-    nodes += tail[0] + [task("review_extension", "审核延期申请", "lead", *doc(clause))]
+    nodes += tail[0]
     flows += tail[1]
     if extra:
         nodes, flows = nodes + extra[0], flows + extra[1]
@@ -178,13 +183,13 @@ QUALITY = rectification(
     "quality", "质量不达标产能整改退出", "C-2.3", "C-2.3 close",
     ([task("order_stop", "责令停产整改", "lead", *doc("C-2.3"))],
      [flow("notice", "order_stop"), flow("order_stop", "rectify_merge")]),
-    {"months": 6})
+    {"months": 6}, extension=False)
 
 SAFETY = rectification(
     "safety", "安全不达标产能停产整顿", "C-2.4", "C-2.4 close",
     ([task("order_suspension", "责令立即停产停业整顿", "lead", *doc("C-2.4"))],
      [flow("notice", "order_suspension"), flow("order_suspension", "rectify_merge")]),
-    {"field": "rectify_until"}, notice="下达停产整顿通知")
+    {"field": "rectify_until"}, notice="下达停产整顿通知", extension=False)
 
 TECHNOLOGY = dict(
     id="technology", name="淘汰工艺装备拆除", clauses="C-2.5 C-2.6",
@@ -261,7 +266,8 @@ CLOSURE_MEASURES = dict(
            flow("revoke_licences_notice", "licence_merge"),
            flow("cancel_licence", "licence_merge"),
            flow("licence_merge", "measures_join"),
-           flow("credit_route", "credit_listing", "overdue == True", name="逾期"),
+           flow("credit_route", "credit_listing", 'overdue == True and dimension in ("technology", "phase_out")',
+                name="逾期未退出"),
            flow("credit_route", "credit_merge", default=True, name="按期"),
            flow("credit_listing", "credit_merge"),
            flow("credit_merge", "measures_join"),

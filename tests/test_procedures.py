@@ -215,8 +215,9 @@ def test_rectified_and_passing_is_compliant(ctx, make_case, work, dimension, ind
 
 
 @pytest.mark.parametrize(("dimension", "industry", "lead", "licence"), RECTIFICATION)
-def test_overdue_rectification_is_closed_with_credit_listing(ctx, make_case, work, dimension, industry, lead,
-                                                              licence):
+def test_overdue_rectification_is_closed_without_credit_listing(ctx, make_case, work, dimension, industry, lead,
+                                                                 licence):
+    """A missed rectification deadline leads to closure; C-3.8 credit listing is for exits not completed in time."""
     case_id = start_rectification(ctx, make_case, work, dimension, industry, lead)
     result = timers.advance_clock(ctx, SUPERVISOR, by="P7M")
     assert result["fired"] == 1 and result["now"] == "2026-10-02T09:00:00+08:00"
@@ -228,10 +229,10 @@ def test_overdue_rectification_is_closed_with_credit_listing(ctx, make_case, wor
     assert case["history"][-1]["actor"] == "system"
     assert "rectify" not in completed(case)
     approve_and_order_closure(work, case_id, lead)
-    case = finish_closure(work, case_id, {"resettle_workers": "hrss", "credit_listing": "development", **licence})
+    case = finish_closure(work, case_id, {"resettle_workers": "hrss", **licence})
     tail = completed(case)[completed(case).index("government_approval"):]
     assert tail[:3] == ["government_approval", "close_order", "record_exit"]
-    assert sorted(tail[3:]) == sorted(["resettle_workers", "credit_listing", *licence])
+    assert sorted(tail[3:]) == sorted(["resettle_workers", *licence])
 
 
 @pytest.mark.parametrize(("dimension", "industry", "lead", "licence"), RECTIFICATION)
@@ -338,8 +339,6 @@ def test_quality_period_runs_from_the_notice_not_from_the_stop_order(ctx, make_c
     assert completed(case) == ["order_stop"]
 
 
-@pytest.mark.xfail(strict=True, reason="quality (C-2.3) and safety (C-2.4) have no extension, yet every "
-                   "rectification process offers one (scripts/process_graphs.py rectification())")
 @pytest.mark.parametrize("dimension", ["quality", "safety"])
 def test_no_extension_outside_energy_and_environment(ctx, make_case, work, dimension):
     case_id = make_case(dimension)
@@ -386,8 +385,7 @@ def test_solid_waste_overdue_goes_to_government(ctx, make_case, work):
     assert open_tasks(case) == [("government_approval", "government")]
     assert fired(case) == ["treatment_deadline"] and case["overdue"] is True
     approve_and_order_closure(work, case_id, "environment")
-    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market",
-                                   "credit_listing": "development"})
+    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market"})
 
 
 def test_solid_waste_deadline_in_the_past_is_refused(ctx, make_case, work):
@@ -446,8 +444,7 @@ def test_safety_overdue_goes_to_government(ctx, make_case, work):
     case = view(ctx, case_id)
     assert open_tasks(case) == [("government_approval", "government")] and case["overdue"] is True
     approve_and_order_closure(work, case_id, "emergency")
-    finish_closure(work, case_id, {"resettle_workers": "hrss", "revoke_licences_notice": "emergency",
-                                   "credit_listing": "development"})
+    finish_closure(work, case_id, {"resettle_workers": "hrss", "revoke_licences_notice": "emergency"})
 
 
 def test_safety_deadline_in_the_past_is_refused_today_is_accepted(ctx, make_case, work):
@@ -671,8 +668,6 @@ def test_timer_fired_inside_a_task_completion_is_audited(ctx, make_case, work):
     assert timers.sweep(ctx).fired == 0
 
 
-@pytest.mark.xfail(strict=True, reason="complete_task runs the user's task before due timers: a rectify "
-                   "completed after the deadline, before the next sweep, counts as in time")
 def test_rectify_completed_after_the_deadline_before_a_sweep_is_overdue(ctx, make_case, work):
     case_id = make_case("energy_use")
     timers.set_clock(ctx, SUPERVISOR, datetime(2026, 9, 5, 9, 0, tzinfo=SHANGHAI))  # moves; sweeps nothing
@@ -709,8 +704,7 @@ def test_state_is_stored_without_spec_and_reloads_with_the_safe_engine(ctx, make
         assert sorted(t.key for t in position.open_tasks) == open_keys(case)
         assert workflow.data["deadline"]["last_day"] == "2026-09-02"
     # and the reloaded instance runs on to the end
-    complete_measures(work, case_id, case, {"resettle_workers": "hrss", "cancel_licence": "market",
-                                   "credit_listing": "development"})
+    complete_measures(work, case_id, case, {"resettle_workers": "hrss", "cancel_licence": "market"})
 
 
 @pytest.mark.parametrize("dimension", ["energy_use", "environmental", "quality", "safety", "technology",

@@ -22,7 +22,7 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, OpenTask
+from engine.models import AuditEvent, Case, OpenTask, WaitingTimer
 from engine.permissions import may_read_case, may_work_task
 from engine.services import deployments, instances
 
@@ -64,10 +64,19 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, 
             case = session.get(Case, done)
             may_read_case(actor, case.enterprise_code)
             raise Conflict("该任务已办结，不能再次提交", "this task is no longer open: it was already completed")
+        if _cancelled_by_deadline(session, task_id):
+            raise Conflict("法定期限已届满，该任务已转入逾期处理", "the legal deadline has passed: this task was closed "
+                           "and the case moved on to the overdue procedure")
         raise NotFound("任务不存在", "no such task")
     case = session.get(Case, task.case_id)
     may_read_case(actor, case.enterprise_code)
     return task, case
+
+
+def _cancelled_by_deadline(session: Session, task_id: str) -> bool:
+    """Whether the task was open when a deadline timer closed it (recorded on the timer's audit event)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "timer_fired", AuditEvent.detail.contains(task_id))) > 0
 
 
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -123,6 +132,11 @@ def _statutory_rules(workflow: Any, task: OpenTask, data: dict[str, Any]) -> Non
     """An extension may be requested once, for 1 to 3 months (DOMAIN.md, C-2.1/C-2.2)."""
     if task.key != "rectify" or data.get("outcome") != "extension_requested":
         return
+    if "review_extension" not in workflow.spec.task_specs:
+        raise InvalidInput("本类案件依法不适用延期", "the law allows no extension in this procedure", [Problem(
+            "该类别的整改期限不能申请延期（仅能耗、环保类可申请一次不超过3个月的延期）",
+            "no extension in this procedure (only energy use and environmental cases allow one of up to 3 months)",
+            field="outcome")])
     if workflow.data.get("extension_requested"):
         raise InvalidInput("延期申请只能提出一次", "an extension may be requested only once", [Problem(
             "本案已申请过一次延期，依法不能再次申请", "this case already had its one extension request",
@@ -160,12 +174,26 @@ def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: 
     return {}
 
 
+def _fire_overdue_first(ctx: EngineContext, task_id: str) -> None:
+    """A deadline that passed before this completion fires first (its own transaction), whoever sweeps."""
+    from engine.services.timers import fire_case_timers
+
+    with ctx.unit_of_work() as session:
+        now = ctx.now(session)
+        case_id = session.scalar(
+            sa.select(WaitingTimer.case_id).join(OpenTask, OpenTask.case_id == WaitingTimer.case_id)
+            .where(OpenTask.id == task_id, WaitingTimer.due_at < now).limit(1))
+    if case_id is not None:
+        fire_case_timers(ctx, case_id, now)
+
+
 def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Complete an open task with form data; returns the case as the contract shows it."""
     from engine.services.cases import case_view
 
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为对象", "form data must be a JSON object")
+    _fire_overdue_first(ctx, task_id)
     with ctx.unit_of_work() as session:
         task, case = _open_task(session, actor, task_id)
         may_work_task(actor, task.department, case.enterprise_code)

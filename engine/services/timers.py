@@ -19,7 +19,7 @@ from engine import runner
 from engine.clock import SHANGHAI, SimulatedClock, add_duration, parse_instant
 from engine.context import SYSTEM, Actor, EngineContext
 from engine.errors import Conflict, InvalidInput, Problem
-from engine.models import Case, WaitingTimer
+from engine.models import Case, OpenTask, WaitingTimer
 from engine.permissions import may_supervise
 from engine.services import instances
 
@@ -61,12 +61,15 @@ def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
         if case is None or case.status.value != "open":
             return 0
         workflow, bundle = instances.load(ctx, session, case)
+        open_before = set(session.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case_id)))
         fired = runner.fire_due_timers(workflow, now)
         if fired:
             case.overdue = True
-        instances.save(session, case, workflow, bundle, now)
+        position = instances.save(session, case, workflow, bundle, now)
+        closed = sorted(open_before - {t.id for t in position.open_tasks})
         for timer_key in fired:
-            instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key)
+            instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,
+                            closed_tasks=closed)
         if case.status.value != "open":
             instances.audit(session, case.id, now, SYSTEM.username, f"case_{case.status.value}")
         return len(fired)

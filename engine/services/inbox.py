@@ -1,0 +1,244 @@
+"""The inbox page and the task page: what a person sees before working a task.
+
+``inbox_page`` reads only the ``open_tasks`` index joined with cases and enterprises
+(no workflow is deserialized): staff see their department's tasks, enterprise users
+their own cases' enterprise tasks, supervisors and administrators everything.
+``task_page`` gathers one task with its form, the case summary, the legal basis of
+the step (the BPMN element's documentation) and the case history.
+Errors: ``InvalidInput`` (400) for an unknown sort, ``PermissionDenied`` (403) for
+roles without an inbox, ``NotFound`` (404) for a task the actor may not see.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.context import Actor, EngineContext
+from engine.definitions import SpecBundle
+from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from engine.models import AuditEvent, Case, Enterprise, OpenTask
+from engine.parties import DIMENSIONS
+from engine.permissions import may_read_case, may_work_task
+from engine.services import deployments, tasks
+
+PAGE_SIZE = 25
+SOON_DAYS = 7
+INBOX_ROLES = ("staff", "enterprise", "supervisor", "admin")
+SORTS: dict[str, tuple] = {
+    "due": (OpenTask.due.is_(None), OpenTask.due, OpenTask.created_at, OpenTask.id),
+    "case": (Case.id, OpenTask.created_at, OpenTask.id),
+    "dimension": (Case.dimension, OpenTask.due.is_(None), OpenTask.due, OpenTask.id),
+}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox is narrowed to; empty values do not filter."""
+
+    dimension: str = ""
+    county: str = ""
+    industry: str = ""
+    department: str = ""
+    due_before: date | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One open task as the inbox lists it."""
+
+    task_id: str
+    key: str
+    name: str
+    department: str
+    case_id: int
+    dimension: str
+    enterprise_name: str
+    credit_code: str
+    county: str
+    industry: str
+    due: date | None
+    days_left: int | None
+    urgency: str  # "late", "soon", "ok", or "" without a deadline
+    claimed_by: str | None
+
+
+@dataclass
+class InboxPage:
+    """One page of the inbox, with the totals shown above it."""
+
+    rows: list[InboxRow]
+    total: int
+    page: int
+    pages: int
+    today: date
+    overdue: int
+    due_soon: int
+    counties: list[str] = field(default_factory=list)
+
+
+def urgency(due: date | None, today: date) -> str:
+    """``late`` past its last day, ``soon`` within 7 days, ``ok`` later, ``""`` without a deadline."""
+    if due is None:
+        return ""
+    days = (due - today).days
+    return "late" if days < 0 else "soon" if days <= SOON_DAYS else "ok"
+
+
+def _scoped(query: sa.Select, actor: Actor) -> sa.Select:
+    """The tasks the actor's inbox holds (same rule as ``tasks.visible_tasks_query``)."""
+    if actor.role == "staff":
+        return query.where(OpenTask.department == actor.department)
+    if actor.role == "enterprise":
+        return query.where(Case.enterprise_code == actor.enterprise_code, OpenTask.department == "enterprise")
+    if actor.role in ("supervisor", "admin"):
+        return query
+    raise PermissionDenied("您的角色没有待办任务", "your role has no task inbox")
+
+
+def _filtered(query: sa.Select, filters: InboxFilters) -> sa.Select:
+    if filters.dimension:
+        query = query.where(Case.dimension == filters.dimension)
+    if filters.county:
+        query = query.where(Enterprise.county == filters.county)
+    if filters.industry:
+        query = query.where(Enterprise.industry == filters.industry)
+    if filters.department:
+        query = query.where(OpenTask.department == filters.department)
+    if filters.due_before is not None:
+        query = query.where(OpenTask.due <= filters.due_before)
+    text = filters.text.strip()
+    if text:
+        matches = [Enterprise.name.contains(text, autoescape=True),
+                   Enterprise.credit_code.contains(text.upper(), autoescape=True)]
+        if text.lstrip("#").isdigit() and len(text) < 10:
+            matches.append(Case.id == int(text.lstrip("#")))
+        query = query.where(sa.or_(*matches))
+    return query
+
+
+def _joined(*columns: Any) -> sa.Select:
+    return (sa.select(*columns).select_from(OpenTask).join(Case, Case.id == OpenTask.case_id)
+            .join(Enterprise, Enterprise.credit_code == Case.enterprise_code))
+
+
+def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: int = 1,
+               sort: str = "due") -> InboxPage:
+    """One page (25 rows) of the actor's open tasks, filtered and sorted (``due``, ``case``, ``dimension``;
+    a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox."""
+    descending = sort.startswith("-")
+    order = SORTS.get(sort.lstrip("-"))
+    if order is None:
+        raise InvalidInput("未知的排序方式", "unknown sort order", [Problem(
+            f"排序应为 {'、'.join(SORTS)} 之一", f"sort must be one of {', '.join(SORTS)}", field="sort")])
+    with ctx.unit_of_work() as session:
+        today = ctx.today(session)
+        scope = _scoped(_joined(OpenTask.id), actor)
+        soon = today + timedelta(days=SOON_DAYS)
+        overdue, due_soon = session.execute(_scoped(_joined(
+            sa.func.count(sa.case((OpenTask.due < today, 1))),
+            sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon), 1)))), actor)).one()
+        counties = sorted(c for c in session.scalars(
+            _scoped(_joined(Enterprise.county).distinct(), actor)) if c)
+        selected = _filtered(scope, filters)
+        total = session.scalar(sa.select(sa.func.count()).select_from(selected.subquery())) or 0
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        columns = [c.desc() if descending and not _is_null_flag(c) else c for c in order]
+        found = session.execute(_filtered(_scoped(_joined(OpenTask, Case, Enterprise), actor), filters)
+                                .order_by(*columns).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        rows = [_row(task, case, enterprise, today) for task, case, enterprise in found]
+        return InboxPage(rows, total, page, pages, today, overdue or 0, due_soon or 0, counties)
+
+
+def _is_null_flag(column: Any) -> bool:
+    """Keep "no deadline last" whichever way the dates run."""
+    return isinstance(column, sa.BinaryExpression) and column.operator.__name__ == "is_"
+
+
+def _row(task: OpenTask, case: Case, enterprise: Enterprise, today: date) -> InboxRow:
+    return InboxRow(task.id, task.key, task.name, task.department, case.id, case.dimension, enterprise.name,
+                    enterprise.credit_code, enterprise.county, enterprise.industry, task.due,
+                    (task.due - today).days if task.due else None, urgency(task.due, today), task.claimed_by)
+
+
+def task_schema(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """The JSON Schema of an open task's form (read from the index, no workflow loaded)."""
+    with ctx.unit_of_work() as session:
+        task = session.get(OpenTask, task_id)
+        if task is None:
+            return tasks.get_task(ctx, actor, task_id)["form"] or {"type": "object"}  # the engine's refusal
+        may_read_case(actor, session.get(Case, task.case_id).enterprise_code)
+        return deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
+
+
+def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """The task (``tasks.get_task``) with the case summary, the step's legal basis and the case history."""
+    view = tasks.get_task(ctx, actor, task_id)
+    with ctx.unit_of_work() as session:
+        case = session.get(Case, view["case_id"])
+        if case is None:
+            raise NotFound("任务不存在", "no such task")
+        enterprise = session.get(Enterprise, case.enterprise_code)
+        bundle = deployments.bundle_for_case(ctx, session, case)
+        view["case"] = {
+            "id": case.id, "dimension": case.dimension, "status": case.status.value,
+            "lead_department": case.lead_department, "notice_date": case.notice_date,
+            "deadline": case.deadline, "deadline_rule": case.deadline_rule,
+            "deadline_rule_en": case.deadline_rule_en, "overdue": case.overdue,
+            "enterprise_name": enterprise.name if enterprise else "", "credit_code": case.enterprise_code,
+            "county": enterprise.county if enterprise else "", "industry": enterprise.industry if enterprise else "",
+        }
+        view["legal_basis"] = legal_basis(bundle, view["key"]) or _dimension_clause(case.dimension)
+        view["history"] = _history(ctx, session, bundle, case.id)
+        view["today"] = ctx.today(session)
+        view["urgency"] = urgency(date.fromisoformat(view["due"]) if view["due"] else None, view["today"])
+        try:
+            may_work_task(actor, view["department"], case.enterprise_code)
+            view["may_work"] = True
+        except (PermissionDenied, NotFound):
+            view["may_work"] = False
+        return view
+
+
+def _task_spec(bundle: SpecBundle, key: str) -> Any:
+    for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+        if key in spec.task_specs:
+            return spec.task_specs[key]
+    return None
+
+
+def legal_basis(bundle: SpecBundle, key: str) -> str:
+    """The documentation of the BPMN element ``key`` (its legal basis), or ``""``."""
+    spec = _task_spec(bundle, key)
+    return (getattr(spec, "documentation", None) or "").strip() if spec is not None else ""
+
+
+def _dimension_clause(dimension: str) -> str:
+    found = DIMENSIONS.get(dimension)
+    return f"依据{found.clause}（{found.name_zh}）" if found else ""
+
+
+def _history(ctx: EngineContext, session: Session, bundle: SpecBundle, case_id: int) -> list[dict[str, Any]]:
+    """The case's audit events, each with the name of the step it concerns and the form that step used."""
+    out = []
+    for event in session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                 .order_by(AuditEvent.id)):
+        detail = json.loads(event.detail or "{}")
+        key = detail.get("key") or detail.get("timer")
+        spec = _task_spec(bundle, key) if key else None
+        form_file = getattr(spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename") if spec else None
+        try:
+            form = deployments.read_form(ctx, form_file) if form_file and detail.get("data") else None
+        except NotFound:
+            form = None
+        out.append({"at": event.at, "actor": event.actor, "action": event.action, "detail": detail,
+                    "step": detail.get("name") or (getattr(spec, "bpmn_name", None) if spec else None) or key or "",
+                    "form": form})
+    return out

@@ -74,6 +74,13 @@ def read_xml(data: bytes) -> etree._ElementTree:
     return tree
 
 
+def as_utf8_text(data: bytes, tree: etree._ElementTree) -> str:
+    """The document as text: the upload itself when it is UTF-8, else re-encoded with a UTF-8 declaration."""
+    if (tree.docinfo.encoding or "UTF-8").upper().replace("-", "") == "UTF8":
+        return data.decode("utf-8-sig")
+    return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
+
+
 def properties_of(node: etree._Element) -> dict[str, str]:
     """The ``spiffworkflow:property`` name/value pairs directly under a node's extension elements."""
     return {

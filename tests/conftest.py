@@ -31,6 +31,15 @@ def _config(url: str, tmp_path) -> dict[str, Any]:
             "CAPEXIT_CLOCK": "simulated", "CAPEXIT_CLOCK_START": CLOCK_START}
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """Cheap password hashes in tests: scrypt, the production default, costs a quarter second per account."""
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr(users, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> str:
     """A migrated SQLite file with departments and processes deployed, copied for each test."""

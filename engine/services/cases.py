@@ -39,12 +39,13 @@ class NewCase:
 
 def _validated(request: NewCase) -> tuple[dict[str, str], str]:
     problems: list[Problem] = []
-    if request.dimension not in DIMENSIONS:
+    if not isinstance(request.dimension, str) or request.dimension not in DIMENSIONS:
         problems.append(Problem(f"未知的类别 {request.dimension!r}，应为 {'、'.join(DIMENSIONS)} 之一",
                                 f"unknown dimension {request.dimension!r}; one of {', '.join(DIMENSIONS)}",
                                 field="dimension"))
     ent = request.enterprise if isinstance(request.enterprise, dict) else {}
-    name = str(ent.get("name") or "").strip()
+    raw_name = ent.get("name")
+    name = raw_name.strip() if isinstance(raw_name, str) else ""
     if not name or len(name) > 200:
         problems.append(Problem("企业名称必填（不超过200字）", "enterprise name is required (at most 200 characters)",
                                 field="enterprise.name"))
@@ -54,11 +55,14 @@ def _validated(request: NewCase) -> tuple[dict[str, str], str]:
     except CreditCodeError as exc:
         problems.append(Problem(exc.message_zh, exc.message_en, field="enterprise.credit_code"))
     industry = ent.get("industry") or "other"
-    if industry not in INDUSTRIES:
+    if not isinstance(industry, str) or industry not in INDUSTRIES:
         problems.append(Problem(f"未知的行业 {industry!r}，应为 {'、'.join(INDUSTRIES)} 之一",
                                 f"unknown industry {industry!r}; one of {', '.join(INDUSTRIES)}",
                                 field="enterprise.industry"))
     lead = request.lead_department
+    if lead is not None and not isinstance(lead, str):
+        problems.append(Problem("牵头部门应为部门代码", "lead_department must be a department code",
+                                field="lead_department"))
     if not problems:
         lead = lead or default_lead(request.dimension, industry)
         if lead not in DIMENSIONS[request.dimension].leads:
@@ -71,8 +75,13 @@ def _validated(request: NewCase) -> tuple[dict[str, str], str]:
     if problems:
         raise InvalidInput("立案信息有误", "the case data is invalid", problems)
     enterprise = {"credit_code": code, "name": name, "industry": industry,
-                  "county": str(ent.get("county") or "")[:100], "address": str(ent.get("address") or "")[:300]}
+                  "county": _text(ent.get("county"), 100), "address": _text(ent.get("address"), 300)}
     return enterprise, str(lead)
+
+
+def _text(value: Any, limit: int) -> str:
+    """A short free-text field: strings only, trimmed to ``limit``."""
+    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:

@@ -56,15 +56,16 @@ def deploy(ctx: EngineContext, session: Session, actor: Actor, data: bytes, *, f
     if actor.role not in ("owner", "system"):
         raise PermissionDenied("只有流程管理员可以部署流程", "only process owners may deploy definitions")
     process_id, called = check(ctx, session, data, filename)
-    digest = hashlib.sha256(data).hexdigest()
+    tree = defs.read_xml(data)
+    text = defs.as_utf8_text(data, tree)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     current = latest(session, process_id)
     if current is not None and current.sha256 == digest:
         return current
-    tree = defs.read_xml(data)
     name = tree.getroot().xpath("//bpmn:process/@name", namespaces=defs.NS)
     row = Definition(
         process_id=process_id, version=(current.version + 1) if current else 1, name=name[0] if name else "",
-        bpmn=data.decode("utf-8"), sha256=digest, called_processes=json.dumps(called),
+        bpmn=text, sha256=digest, called_processes=json.dumps(called),
         deployed_at=ctx.now(session), deployed_by=actor.username, note=note,
     )
     session.add(row)

@@ -30,11 +30,7 @@ from engine.services import deployments, tasks
 PAGE_SIZE = 25
 SOON_DAYS = 7
 INBOX_ROLES = ("staff", "enterprise", "supervisor", "admin")
-SORTS: dict[str, tuple] = {
-    "due": (OpenTask.due.is_(None), OpenTask.due, OpenTask.created_at, OpenTask.id),
-    "case": (Case.id, OpenTask.created_at, OpenTask.id),
-    "dimension": (Case.dimension, OpenTask.due.is_(None), OpenTask.due, OpenTask.id),
-}
+SORTS = ("due", "case", "dimension")
 
 
 @dataclass(frozen=True)
@@ -132,11 +128,7 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
                sort: str = "due") -> InboxPage:
     """One page (25 rows) of the actor's open tasks, filtered and sorted (``due``, ``case``, ``dimension``;
     a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox."""
-    descending = sort.startswith("-")
-    order = SORTS.get(sort.lstrip("-"))
-    if order is None:
-        raise InvalidInput("未知的排序方式", "unknown sort order", [Problem(
-            f"排序应为 {'、'.join(SORTS)} 之一", f"sort must be one of {', '.join(SORTS)}", field="sort")])
+    order = _order(sort)
     with ctx.unit_of_work() as session:
         today = ctx.today(session)
         scope = _scoped(_joined(OpenTask.id), actor)
@@ -150,16 +142,25 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
         total = session.scalar(sa.select(sa.func.count()).select_from(selected.subquery())) or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
-        columns = [c.desc() if descending and not _is_null_flag(c) else c for c in order]
         found = session.execute(_filtered(_scoped(_joined(OpenTask, Case, Enterprise), actor), filters)
-                                .order_by(*columns).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+                                .order_by(*order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
         rows = [_row(task, case, enterprise, today) for task, case, enterprise in found]
         return InboxPage(rows, total, page, pages, today, overdue or 0, due_soon or 0, counties)
 
 
-def _is_null_flag(column: Any) -> bool:
-    """Keep "no deadline last" whichever way the dates run."""
-    return isinstance(column, sa.BinaryExpression) and column.operator.__name__ == "is_"
+def _order(sort: str) -> list[Any]:
+    """ORDER BY for a sort name; tasks without a deadline stay last whichever way the dates run."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        raise InvalidInput("未知的排序方式", "unknown sort order", [Problem(
+            f"排序应为 {'、'.join(SORTS)} 之一", f"sort must be one of {', '.join(SORTS)}", field="sort")])
+    column = {"due": OpenTask.due, "case": Case.id, "dimension": Case.dimension}[name]
+    primary = column.desc() if sort.startswith("-") else column.asc()
+    if name == "due":
+        return [OpenTask.due.is_(None), primary, OpenTask.created_at, OpenTask.id]
+    if name == "dimension":
+        return [primary, OpenTask.due.is_(None), OpenTask.due, OpenTask.id]
+    return [primary, OpenTask.created_at, OpenTask.id]
 
 
 def _row(task: OpenTask, case: Case, enterprise: Enterprise, today: date) -> InboxRow:
@@ -197,8 +198,12 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         }
         view["legal_basis"] = legal_basis(bundle, view["key"]) or _dimension_clause(case.dimension)
         view["history"] = _history(ctx, session, bundle, case.id)
-        view["today"] = ctx.today(session)
-        view["urgency"] = urgency(date.fromisoformat(view["due"]) if view["due"] else None, view["today"])
+        today = view["today"] = ctx.today(session)
+        view["due_date"] = date.fromisoformat(view["due"]) if view["due"] else None
+        view["days_left"] = (view["due_date"] - today).days if view["due_date"] else None
+        view["urgency"] = urgency(view["due_date"], today)
+        view["case"]["days_left"] = (case.deadline - today).days if case.deadline else None
+        view["case"]["urgency"] = urgency(case.deadline, today)
         try:
             may_work_task(actor, view["department"], case.enterprise_code)
             view["may_work"] = True

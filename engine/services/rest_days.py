@@ -1,21 +1,24 @@
 """Rest days: administrators correct the published holiday calendar (e.g. a newly announced swap).
 
 Who may call: ``set_rest_day`` and ``clear_rest_day`` need an admin (or the system);
-``list_rest_days`` is open. A correction applies to deadlines computed after it; a
+``list_rest_days`` and ``year_overview`` are open. A correction applies to deadlines computed after it; a
 deadline already running keeps the day it was given (the rule text says how).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.calendar import RestDayCalendar
 from engine.context import Actor, EngineContext
-from engine.errors import PermissionDenied
+from engine.errors import PermissionDenied, invalid
 from engine.models import RestDayOverride
 from engine.services.instances import audit
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 def _admin(actor: Actor) -> None:
@@ -49,3 +52,56 @@ def list_rest_days(ctx: EngineContext) -> list[dict[str, Any]]:
     with ctx.unit_of_work() as session:
         rows = session.scalars(sa.select(RestDayOverride).order_by(RestDayOverride.day))
         return [{"day": r.day.isoformat(), "working": r.is_working_day, "note": r.note} for r in rows]
+
+
+def _holiday_label(names: list[str]) -> str:
+    """One label for a run of rest days: the festivals in it, without swap and make-up markers."""
+    labels: list[str] = []
+    for name in names:
+        for part in name.split("、"):
+            base = part.removesuffix("补假")
+            if base != "调休" and base not in labels:
+                labels.append(base)
+    if "春节" in labels:
+        labels = [x for x in labels if x not in ("农历除夕", "除夕")]
+    return "、".join(labels)
+
+
+def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
+    """The published holiday periods and swapped working days of ``year``, and the corrections in it."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise invalid("year", f"年份应在 {MIN_YEAR} 到 {MAX_YEAR} 之间", f"the year must be {MIN_YEAR}-{MAX_YEAR}")
+    with ctx.unit_of_work() as session:
+        effective = ctx.calendar(session)
+        today = ctx.today(session)
+        notes = dict(session.execute(sa.select(RestDayOverride.day, RestDayOverride.note)).all())
+    published = RestDayCalendar()  # the State Council arrangements alone, without corrections
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    periods: list[dict[str, Any]] = []
+    day = first - timedelta(days=10)
+    while day <= last + timedelta(days=10):
+        if not published.is_rest_day(day):
+            day += timedelta(days=1)
+            continue
+        start, names = day, []
+        while published.is_rest_day(day):
+            name = published.holiday_name(day)
+            if name and day.year == year:
+                names.append(name)
+            day += timedelta(days=1)
+        label = _holiday_label(names)
+        if label:
+            periods.append({"name": label, "start": start, "end": day - timedelta(days=1),
+                            "days": (day - start).days, "workdays": []})
+    workdays = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    workdays = [d for d in workdays if d.weekday() >= 5 and published.is_working_day(d)]
+    for swapped in workdays:
+        nearest = min(periods, key=lambda p: min(abs((p["start"] - swapped).days), abs((swapped - p["end"]).days)),
+                      default=None)
+        if nearest is not None:
+            nearest["workdays"].append(swapped)
+    corrections = [{"day": d, "working": working, "note": notes.get(d, ""), "published": published.reason(d)}
+                   for d, working in sorted(effective.overrides.items()) if d.year == year]
+    return {"year": year, "today": today, "published": published.has_arrangements(year),
+            "arranged": effective.has_arrangements(year), "next_published": published.has_arrangements(year + 1),
+            "periods": periods, "workdays": workdays, "corrections": corrections}

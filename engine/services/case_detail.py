@@ -1,0 +1,193 @@
+"""The case page's read model: one case with its deadline, tasks, history, documents and diagram position.
+
+Who may call: anyone who may read the case (``may_read_case``: enterprise users only
+their own enterprise's cases, answered with ``NotFound`` otherwise). Read only: nothing
+is written. The diagram position is read from the stored workflow instance of the
+top-level process; a call activity (``closure``) counts as current while its
+subprocess runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from engine.clock import SHANGHAI
+from engine.context import Actor, EngineContext
+from engine.definitions import SpecBundle
+from engine.errors import CapexitError, NotFound
+from engine.models import Case, Definition
+from engine.permissions import may_read_case, may_work_task
+from engine.services import attachments, deployments, instances
+
+CURRENT_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+
+
+@dataclass
+class Step:
+    """One BPMN element the instance has passed or stands on."""
+
+    id: str
+    name: str
+    kind: str  # task, timer, subprocess, event, gateway
+    times: int = 1
+
+
+@dataclass
+class DiagramState:
+    """Completed and current elements of the top-level process; current steps inside a running subprocess."""
+
+    completed: list[Step] = field(default_factory=list)
+    current: list[Step] = field(default_factory=list)
+    sub_current: list[Step] = field(default_factory=list)
+
+    @property
+    def completed_ids(self) -> list[str]:
+        """Ids of completed elements that are not current again."""
+        now = set(self.current_ids)
+        return [s.id for s in self.completed if s.id not in now]
+
+    @property
+    def current_ids(self) -> list[str]:
+        """Ids of the elements the instance stands on."""
+        return [s.id for s in self.current]
+
+
+def _kind(task: Task) -> str:
+    spec = task.task_spec
+    if isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
+        return "timer"
+    name = type(spec).__name__
+    if getattr(spec, "manual", False):
+        return "task"
+    if name in ("CallActivity", "SubWorkflowTask", "TransactionSubprocess"):
+        return "subprocess"
+    if "Gateway" in name:
+        return "gateway"
+    return "event" if "Event" in name else "task"
+
+
+def _step(task: Task) -> Step:
+    spec = task.task_spec
+    return Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, _kind(task))
+
+
+def diagram_state(workflow: BpmnWorkflow) -> DiagramState:
+    """Where the instance stands: completed elements in the order first done, and current ones."""
+    state = DiagramState()
+    completed: dict[str, Step] = {}
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+    for task in sorted(done, key=lambda t: t.last_state_change):
+        if task.workflow is not workflow:
+            continue
+        if task.task_spec.bpmn_id in completed:
+            completed[task.task_spec.bpmn_id].times += 1
+        else:
+            completed[task.task_spec.bpmn_id] = _step(task)
+    state.completed = list(completed.values())
+    seen: set[str] = set()
+    for task in workflow.get_tasks(state=CURRENT_STATES):
+        if not task.task_spec.bpmn_id or task.task_spec.bpmn_id in seen:
+            continue
+        if task.workflow is workflow:
+            seen.add(task.task_spec.bpmn_id)
+            state.current.append(_step(task))
+        elif task.state == TaskState.READY and task.task_spec.manual:
+            state.sub_current.append(_step(task))
+    return state
+
+
+def element_names(bundle: SpecBundle) -> dict[str, str]:
+    """The names of the named BPMN elements of a case's processes, by id."""
+    names: dict[str, str] = {}
+    for spec in [bundle.spec, *bundle.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if task_spec.bpmn_id and task_spec.bpmn_name:
+                names.setdefault(task_spec.bpmn_id, task_spec.bpmn_name)
+    return names
+
+
+def _form_titles(ctx: EngineContext, bundle: SpecBundle) -> dict[str, dict[str, Any]]:
+    """Per task key, the property schemas of its form (for labelling submitted data)."""
+    titles: dict[str, dict[str, Any]] = {}
+    for spec in [bundle.spec, *bundle.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            form = getattr(task_spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename")
+            if form and task_spec.bpmn_id not in titles:
+                try:
+                    titles[task_spec.bpmn_id] = deployments.read_form(ctx, form).get("properties", {})
+                except (CapexitError, ValueError):
+                    titles[task_spec.bpmn_id] = {}
+    return titles
+
+
+def _fields(data: dict[str, Any], props: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Submitted form data as (label, value) pairs in the form's order."""
+    order = list(props) + [k for k in data if k not in props]
+    return [(props.get(k, {}).get("title", k), data[k]) for k in order if k in data and data[k] not in ("", None)]
+
+
+def _history(case_view: dict[str, Any], titles: dict[str, dict[str, Any]]) -> list[dict]:
+    out = []
+    for event in case_view["history"]:
+        detail = event["detail"]
+        entry = {"at": datetime.fromisoformat(event["at"]).astimezone(SHANGHAI), "actor": event["actor"],
+                 "action": event["action"], "detail": detail, "fields": []}
+        if event["action"] == "task_completed" and isinstance(detail.get("data"), dict):
+            entry["fields"] = _fields(detail["data"], titles.get(detail.get("key", ""), {}))
+        out.append(entry)
+    return out
+
+
+def _may_work(actor: Actor, task: dict[str, Any], enterprise_code: str) -> bool:
+    try:
+        may_work_task(actor, task["department"], enterprise_code)
+    except CapexitError:
+        return False
+    return True
+
+
+def _load_case(session: Session, actor: Actor, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("案件不存在", "no such case")
+    may_read_case(actor, case.enterprise_code)
+    return case
+
+
+def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any]:
+    """Everything the case page shows: the contract view plus days left, documents and diagram position."""
+    from engine.services.cases import case_view
+
+    with ctx.unit_of_work() as session:
+        case = _load_case(session, actor, case_id)
+        view = case_view(session, case)
+        workflow, bundle = instances.load(ctx, session, case)
+        definition = session.get(Definition, case.definition_id)
+        view["days_left"] = (case.deadline - ctx.today(session)).days if case.deadline else None
+        view["definition"] = {"process_id": definition.process_id, "version": definition.version,
+                              "name": definition.name}
+        for task in view["open_tasks"]:
+            task["may_work"] = _may_work(actor, task, case.enterprise_code)
+        view["history"] = _history(view, _form_titles(ctx, bundle))
+        view["attachments"] = attachments.attachment_rows(session, case.id)
+        view["may_upload"] = attachments.may_attach(session, actor, case)
+        view["task_choices"] = attachments.case_task_keys(session, case.id)
+        view["diagram"] = diagram_state(workflow)
+        view["element_names"] = element_names(bundle)
+        return view
+
+
+def case_bpmn(ctx: EngineContext, actor: Actor, case_id: int) -> str:
+    """The BPMN text of the definition version the case is pinned to."""
+    with ctx.unit_of_work() as session:
+        case = _load_case(session, actor, case_id)
+        definition = session.get(Definition, case.definition_id)
+        return definition.bpmn

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -17,6 +20,33 @@ from engine.calendar import RestDayCalendar
 from engine.clock import SHANGHAI, Clock
 from engine.definitions import SpecCache
 from engine.errors import Conflict
+
+
+class WorkflowCache:
+    """Workflows as committed, by case id and version, so the next step of a case skips deserializing.
+
+    A unit of work takes its entry out (no two threads share an instance); the entry comes
+    back only after the transaction commits, with the case's new version. Bounded (LRU).
+    """
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, case_id: int, version: int) -> Any | None:
+        """The entry saved at ``version``, removed from the cache; None if absent or stale."""
+        with self._lock:
+            found = self._entries.pop(case_id, None)
+        return found[1] if found and found[0] == version else None
+
+    def put(self, case_id: int, version: int, entry: Any) -> None:
+        """Remember a committed entry."""
+        with self._lock:
+            self._entries[case_id] = (version, entry)
+            self._entries.move_to_end(case_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 def _is_write_conflict(exc: OperationalError) -> bool:
@@ -51,6 +81,7 @@ class EngineContext:
     processes_dir: Path = ROOT / "processes"
     forms_dir: Path = ROOT / "forms"
     specs: SpecCache = field(default_factory=SpecCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -60,8 +91,11 @@ class EngineContext:
         a concurrent write) becomes ``Conflict``, so the caller answers 409.
         """
         try:
-            with self.session_factory() as session, session.begin():
-                yield session
+            with self.session_factory() as session:
+                with session.begin():
+                    yield session
+                for case_id, version, entry in session.info.pop("committed_workflows", []):
+                    self.workflows.put(case_id, version, entry)
         except StaleDataError:
             raise Conflict("案件已被他人更新，请刷新后重试",
                            "the case was changed by someone else meanwhile; reload and try again") from None

@@ -140,7 +140,8 @@ def work(ctx):
         task = matching[0]
         who = (actor("enterprise", enterprise=case["enterprise"]["credit_code"]) if task["department"] == "enterprise"
                else actor("staff", task["department"]))
-        return tasks.complete_task(ctx, who, task["id"], data)
+        tasks.complete_task(ctx, who, task["id"], data)
+        return cases.get_case(ctx, actor("supervisor"), case_id)
 
     return do
 

@@ -168,8 +168,9 @@ def group_count(session: Session, window: Window, filters: BoardFilter, group: s
 
 
 def group_rows(session: Session, window: Window, filters: BoardFilter, group: str, offset: int = 0,
-               limit: int = ROW_LIMIT) -> list[BoardRow]:
+               limit: int | None = None) -> list[BoardRow]:
     """One page of a group's items, soonest first (overdue: unfired timers, then overdue cases)."""
+    limit = limit or ROW_LIMIT
     timers = _timer_rows(session, window, _timers(filters).where(_group_range(window, group)).offset(offset).limit(limit))
     if group != "overdue" or len(timers) >= limit:
         return timers

@@ -6,10 +6,12 @@ Errors: ``DefinitionInvalid`` with problems naming line and element; nothing is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
 
+import jsonschema
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -138,10 +140,22 @@ def get_latest(session: Session, process_id: str) -> Definition:
 
 def read_form(ctx: EngineContext, filename: str) -> dict:
     """The JSON Schema of a form in ``forms/``."""
+    return form_validator(ctx, filename).schema
+
+
+def form_validator(ctx: EngineContext, filename: str) -> jsonschema.protocols.Validator:
+    """A checked validator for a form, cached until the file changes."""
     path: Path = ctx.forms_dir / filename
-    if "/" in filename or not path.is_file():
+    if "/" in filename or "\\" in filename or not path.is_file():
         raise NotFound(f"表单 {filename} 不存在", f"no form {filename}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _validator(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(path: str, _mtime_ns: int) -> jsonschema.protocols.Validator:
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def deploy_upload(ctx: EngineContext, actor: Actor, data: bytes, note: str = "") -> dict:

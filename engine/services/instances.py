@@ -19,7 +19,10 @@ from engine.services.deployments import bundle_for_case
 
 
 def load(ctx: EngineContext, session: Session, case: Case) -> tuple[BpmnWorkflow, SpecBundle]:
-    """The case's workflow on its cached spec bundle."""
+    """The case's workflow on its cached spec bundle (from the workflow cache when it holds this version)."""
+    cached = ctx.workflows.take(case.id, case.version) if case.id is not None else None
+    if cached is not None:
+        return cached
     bundle = bundle_for_case(ctx, session, case)
     return store.loads(case.state, bundle), bundle
 
@@ -56,28 +59,41 @@ def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundl
     if pos.finished:
         case.status = CaseStatus(pos.end_status or CaseStatus.EXITED.value)
         case.closed_at = now
-    claims: dict[str, tuple] = {}
     if case.id is None:
         session.add(case)
-        session.flush()
-    else:
-        claims = {row[0]: (row[1], row[2]) for row in session.execute(
-            sa.select(OpenTask.id, OpenTask.claimed_by, OpenTask.claimed_at)
-            .where(OpenTask.case_id == case.id, OpenTask.claimed_by.is_not(None)))}
-        session.execute(sa.delete(OpenTask).where(OpenTask.case_id == case.id))
-        session.execute(sa.delete(WaitingTimer).where(WaitingTimer.case_id == case.id))
-    tasks = [
-        {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
-         "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now,
-         "claimed_by": claims.get(t.id, (None, None))[0], "claimed_at": claims.get(t.id, (None, None))[1]}
-        for t in pos.open_tasks
-    ]
-    if tasks:
-        session.execute(sa.insert(OpenTask), tasks)
-    timers = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at} for t in pos.timers]
-    if timers:
-        session.execute(sa.insert(WaitingTimer), timers)
+    session.flush()  # assigns the id, or bumps the version (and checks it)
+    _sync_index(session.connection(), case, pos, now)
+    session.info.setdefault("committed_workflows", []).append((case.id, case.version, (workflow, bundle)))
     return pos
+
+
+def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime) -> None:
+    """Make the case's open-task and timer rows match its position, touching only rows that changed.
+
+    A task that stays open keeps its row (and so who holds it); task and timer ids are SpiffWorkflow's
+    task ids, which are new whenever a step is reached again.
+    """
+    have_tasks = set(conn.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case.id)))
+    want_tasks = {t.id: t for t in pos.open_tasks}
+    gone = have_tasks - want_tasks.keys()
+    if gone:
+        conn.execute(sa.delete(OpenTask).where(OpenTask.id.in_(gone)))
+    new = [
+        {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
+         "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
+        for tid, t in want_tasks.items() if tid not in have_tasks
+    ]
+    if new:
+        conn.execute(sa.insert(OpenTask), new)
+    have_timers = set(conn.scalars(sa.select(WaitingTimer.id).where(WaitingTimer.case_id == case.id)))
+    want_timers = {t.id: t for t in pos.timers}
+    gone = have_timers - want_timers.keys()
+    if gone:
+        conn.execute(sa.delete(WaitingTimer).where(WaitingTimer.id.in_(gone)))
+    new = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at}
+           for tid, t in want_timers.items() if tid not in have_timers]
+    if new:
+        conn.execute(sa.insert(WaitingTimer), new)
 
 
 def audit(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,

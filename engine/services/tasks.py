@@ -93,10 +93,10 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         return view
 
 
-def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> list[Problem]:
+def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any]) -> list[Problem]:
     """JSON Schema errors, each naming its field, in Chinese and English."""
+    schema = validator.schema
     problems = []
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
@@ -152,14 +152,13 @@ def _statutory_rules(workflow: Any, task: OpenTask, data: dict[str, Any]) -> Non
 def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: Any, task: OpenTask,
                    data: dict[str, Any], today: date) -> dict[str, Any]:
     """Deadlines this step sets: a granted extension, or a date entered for a timer's field rule."""
-    calendar = ctx.calendar(session)
     if task.key == "rectify" and data.get("outcome") == "extension_requested":
         workflow.data["extension_requested"] = True
         workflow.data["extension_months"] = data["extension_months"]
     if task.key == "review_extension" and data.get("approved") is True:
         current = instances.current_deadline(workflow)
         if current is not None:
-            extended = extend(current, int(workflow.data.get("extension_months", 0)), calendar)
+            extended = extend(current, int(workflow.data.get("extension_months", 0)), ctx.calendar(session))
             workflow.data["extension_granted"] = True
             return instances.remember_deadline(workflow, extended)
     for field_name, props in bundle.field_timers().items():
@@ -170,40 +169,47 @@ def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: 
             raise InvalidInput("期限不能早于今天", "the deadline cannot be in the past", [Problem(
                 f"期限 {day} 早于今天 {today}", f"{field_name} {day} is before today {today}", field=field_name)])
         source = f"{task.name}（{props.get('clause', '')}）"
-        return instances.remember_deadline(workflow, deadline_on(day, calendar, source=source))
+        return instances.remember_deadline(workflow, deadline_on(day, ctx.calendar(session), source=source))
     return {}
 
 
-def _fire_overdue_first(ctx: EngineContext, task_id: str) -> None:
-    """A deadline that passed before this completion fires first (its own transaction), whoever sweeps."""
-    from engine.services.timers import fire_case_timers
-
-    with ctx.unit_of_work() as session:
-        now = ctx.now(session)
-        case_id = session.scalar(
-            sa.select(WaitingTimer.case_id).join(OpenTask, OpenTask.case_id == WaitingTimer.case_id)
-            .where(OpenTask.id == task_id, WaitingTimer.due_at < now).limit(1))
-    if case_id is not None:
-        fire_case_timers(ctx, case_id, now)
+class _DeadlinePassed(Exception):
+    """Internal: a deadline of the case passed before this completion; fire it first."""
 
 
 def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Complete an open task with form data; returns the case as the contract shows it."""
-    from engine.services.cases import case_view
+    """Complete an open task with form data; returns the case's id, status, version and open tasks.
 
+    A deadline of the case that passed before this completion (the sweep had not run yet)
+    fires first, in its own transaction, and the completion is refused with Conflict: the
+    law's clock wins whatever the sweep interval.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为对象", "form data must be a JSON object")
-    _fire_overdue_first(ctx, task_id)
+    try:
+        return _complete(ctx, actor, task_id, data)
+    except _DeadlinePassed as passed:
+        from engine.services.timers import fire_case_timers
+
+        case_id, now = passed.args
+        fire_case_timers(ctx, case_id, now)
+        raise Conflict("法定期限已届满，该任务已转入逾期处理", "the legal deadline has passed: this task was "
+                       "closed and the case moved on to the overdue procedure") from None
+
+
+def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
         task, case = _open_task(session, actor, task_id)
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
-        schema = deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
-        problems = validate_form(schema, data)
+        problems = validate_form(deployments.form_validator(ctx, task.form), data) if task.form else []
         if problems:
             raise InvalidInput("表单填写有误", "the form has errors", problems)
         now = ctx.now(session)
+        if session.scalar(sa.select(WaitingTimer.id).where(WaitingTimer.case_id == case.id,
+                                                           WaitingTimer.due_at < now).limit(1)):
+            raise _DeadlinePassed(case.id, now)
         workflow, bundle = instances.load(ctx, session, case)
         spiff_task = runner.find_task(workflow, task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
@@ -213,7 +219,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
         if fired:
             case.overdue = True
-        instances.save(session, case, workflow, bundle, now)
+        position = instances.save(session, case, workflow, bundle, now)
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
                         key=task.key, name=task.name, department=task.department, data=data)
         for timer_key in fired:
@@ -221,7 +227,8 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
         if case.status.value != "open":
             instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
         session.flush()
-        return case_view(session, case)
+        return {"case_id": case.id, "status": case.status.value, "version": case.version,
+                "open_tasks": [{"id": t.id, "key": t.key, "name": t.name} for t in position.open_tasks]}
 
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:

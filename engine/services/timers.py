@@ -45,13 +45,13 @@ def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dic
 
 
 def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
-    """Cases with at least one timer due before ``now``, most overdue first."""
+    """Cases with at least one timer due before ``now``, most overdue first (a range scan on ``due_at``)."""
     with ctx.unit_of_work() as session:
-        rows = session.execute(
-            sa.select(WaitingTimer.case_id, sa.func.min(WaitingTimer.due_at).label("first"))
-            .where(WaitingTimer.due_at < now).group_by(WaitingTimer.case_id).order_by("first").limit(limit)
+        rows = session.scalars(
+            sa.select(WaitingTimer.case_id).where(WaitingTimer.due_at < now)
+            .order_by(WaitingTimer.due_at).limit(limit * 4)
         ).all()
-    return [r[0] for r in rows]
+    return list(dict.fromkeys(rows))[:limit]
 
 
 def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
@@ -63,8 +63,9 @@ def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
         workflow, bundle = instances.load(ctx, session, case)
         open_before = set(session.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case_id)))
         fired = runner.fire_due_timers(workflow, now)
-        if fired:
-            case.overdue = True
+        if not fired:
+            return 0
+        case.overdue = True
         position = instances.save(session, case, workflow, bundle, now)
         closed = sorted(open_before - {t.id for t in position.open_tasks})
         for timer_key in fired:

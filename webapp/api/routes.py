@@ -56,7 +56,9 @@ def complete_task(task_id: str):
     data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为 JSON 对象", "form data must be a JSON object")
-    return tasks.complete_task(engine_context(), g.actor, task_id, data)
+    ctx = engine_context()
+    done = tasks.complete_task(ctx, g.actor, task_id, data)
+    return cases.get_case(ctx, g.actor, done["case_id"])
 
 
 @api.get("/timers")

@@ -31,7 +31,7 @@ def may_work_task(actor: Actor, task_department: str, enterprise_code: str) -> N
             raise NotFound("任务不存在", "no such task")
         if task_department == "enterprise":
             return
-    elif actor.role == "staff" and actor.department == task_department:
+    elif actor.role == "staff" and actor.department == task_department and task_department != "enterprise":
         return
     raise PermissionDenied("这不是您所在部门的任务", "this task belongs to another department's lane")
 

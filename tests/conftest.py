@@ -57,18 +57,33 @@ def _dispose(app) -> None:
         db.engine.dispose()
 
 
+_PG_READY: dict[str, set[int]] = {}
+
+
 def _reset_postgres(app) -> None:
+    """Empty every table but the deployed definitions and departments (migrated and deployed once per run)."""
+    from engine.db import upgrade_schema
+    from engine.models import Definition, Department
+    from engine.parties import PARTY_CODES
     from webapp.extensions import db
 
     ctx: EngineContext = app.extensions["capexit"]
     with app.app_context():
-        from engine.db import upgrade_schema
-
-        upgrade_schema(db.engine)
+        if "definitions" not in _PG_READY:
+            upgrade_schema(db.engine)
+            with db.engine.begin() as conn:
+                names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            initialise(ctx)
+            with db.engine.begin() as conn:
+                _PG_READY["definitions"] = set(conn.scalars(sa.select(Definition.id)))
+            return
+        keep = {"definitions", "departments"}
         with db.engine.begin() as conn:
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in keep)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    initialise(ctx)
+            conn.execute(sa.delete(Definition).where(Definition.id.not_in(_PG_READY["definitions"])))
+            conn.execute(sa.delete(Department).where(Department.code.not_in(PARTY_CODES)))
 
 
 @pytest.fixture

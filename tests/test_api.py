@@ -765,3 +765,18 @@ def test_history_at_is_shanghai_time(client, who, ctx):
     assert stored
     assert all(ISO_SHANGHAI.match(e["at"]) for e in case["history"])
 
+
+
+def test_a_form_encoded_completion_is_typed_by_the_schema(client, who, ctx):
+    firm = who("enterprise", enterprise=ENTERPRISE_A)
+    industry = who("staff", "industry")
+    case = client.post(f"{API}/cases", json=case_body("energy_use"), headers=industry).get_json()
+    task = task_of(case, "rectify")
+    answer = client.post(f"{API}/tasks/{task['id']}/complete", headers=firm,
+                         data={"outcome": "extension_requested", "extension_months": "2", "reason": "改造"})
+    assert answer.status_code == 200, answer.get_json()
+    review = task_of(answer.get_json(), "review_extension")
+    answer = client.post(f"{API}/tasks/{review['id']}/complete", headers=industry,
+                         data={"approved": "true", "opinion": "同意"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["deadline"] == "2026-11-02"

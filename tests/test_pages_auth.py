@@ -65,3 +65,23 @@ def test_language_switch(client):
     assert "登录" in client.get("/login").get_data(as_text=True)
     client.get("/lang/en")
     assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_password_reset_ends_open_sessions(ctx, login_as, client):
+    from engine.services import users
+
+    login_as("supervisor")
+    assert client.get("/board").status_code == 200
+    users.add_user(ctx, "web_supervisor0", "supervisor", "a-new-password-1")
+    assert client.get("/board").status_code == 302
+
+
+def test_staff_of_the_enterprise_party_is_refused(ctx):
+    import pytest
+
+    from engine.errors import InvalidInput
+    from engine.services import users
+
+    with pytest.raises(InvalidInput) as refused:
+        users.add_user(ctx, "mallory", "staff", "long-password-1", department="enterprise")
+    assert refused.value.problems[0].field == "department"

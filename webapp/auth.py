@@ -33,6 +33,11 @@ class WebUser(UserMixin):
     role: str
     department: str | None
     enterprise_code: str | None
+    fingerprint: str = ""
+
+    def get_id(self) -> str:
+        """The session's user id, bound to the password: a reset signs every session out."""
+        return f"{self.id}.{self.fingerprint}"
 
     @property
     def actor(self) -> Actor:
@@ -40,14 +45,18 @@ class WebUser(UserMixin):
 
 
 def _web_user(user: User) -> WebUser:
-    return WebUser(user.id, user.username, user.role, user.department_code, user.enterprise_code)
+    return WebUser(user.id, user.username, user.role, user.department_code, user.enterprise_code,
+                   users.session_fingerprint(user))
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
+    number, _, fingerprint = user_id.partition(".")
     with engine_context().unit_of_work() as session:
-        user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        return _web_user(user) if user is not None and user.active else None
+        user = session.get(User, int(number)) if number.isdigit() else None
+        if user is None or not user.active or users.session_fingerprint(user) != fingerprint:
+            return None
+        return _web_user(user)
 
 
 class LoginForm(FlaskForm):

@@ -25,13 +25,10 @@ _DUMMY_HASH = generate_password_hash("capexit-timing-guard")
 
 
 def register_departments(session: Session) -> None:
-    """Insert or rename the parties of DOMAIN.md (idempotent)."""
+    """Insert the parties of DOMAIN.md that are missing (idempotent; an administrator's renames stay)."""
     for party in PARTIES:
-        row = session.get(Department, party.code)
-        if row is None:
+        if session.get(Department, party.code) is None:
             session.add(Department(code=party.code, name_zh=party.name_zh, name_en=party.name_en))
-        else:
-            row.name_zh, row.name_en = party.name_zh, party.name_en
 
 
 def add_user(ctx: EngineContext, username: str, role: str, password: str, *, department: str | None = None,
@@ -48,6 +45,9 @@ def add_user(ctx: EngineContext, username: str, role: str, password: str, *, dep
         problems.append(Problem("密码至少 8 位", "password needs at least 8 characters", field="password"))
     if role == "staff" and not department:
         problems.append(Problem("工作人员必须指定部门", "staff need a department", field="department"))
+    if role == "staff" and department == "enterprise":
+        problems.append(Problem("企业用户请选择“企业”角色并填写统一社会信用代码",
+                                "enterprise users take the enterprise role with a credit code", field="department"))
     if role == "enterprise":
         try:
             enterprise = validate_credit_code(enterprise or "")
@@ -68,6 +68,11 @@ def add_user(ctx: EngineContext, username: str, role: str, password: str, *, dep
         user.enterprise_code = enterprise if role == "enterprise" else None
         user.active = True
         return user
+
+
+def session_fingerprint(user: User) -> str:
+    """Changes when the password changes, so signed-in sessions end with a password reset."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def actor_of(user: User) -> Actor:

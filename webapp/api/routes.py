@@ -6,9 +6,10 @@ from flask import Response, g, request
 
 from engine.errors import InvalidInput, PermissionDenied
 from engine.permissions import may_deploy
-from engine.services import cases, deployments, reports, tasks, timers, users
+from engine.services import cases, deployments, inbox, reports, tasks, timers, users
 from webapp.api import api, authenticated, json_body
 from webapp.extensions import engine_context
+from webapp.pages.forms import parse_submission
 
 
 @api.post("/auth/token")
@@ -53,10 +54,15 @@ def show_task(task_id: str):
 @api.post("/tasks/<task_id>/complete")
 @authenticated
 def complete_task(task_id: str):
-    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    ctx = engine_context()
+    if request.is_json:
+        data = request.get_json(silent=True)
+    else:  # a form post: typed by the task's schema, as the task page does
+        data, problems = parse_submission(inbox.task_schema(ctx, g.actor, task_id), request.form)
+        if problems:
+            raise InvalidInput("表单填写有误", "the form has errors", problems)
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为 JSON 对象", "form data must be a JSON object")
-    ctx = engine_context()
     done = tasks.complete_task(ctx, g.actor, task_id, data)
     return cases.get_case(ctx, g.actor, done["case_id"])
 

@@ -1,0 +1,356 @@
+"""The inbox and the task page: who sees what, filters, sorting, paging, claims, and forms from JSON Schema."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.services import cases, tasks, timers
+from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, csrf_from
+
+EXTENSION = {"outcome": "extension_requested", "extension_months": 2, "reason": "设备供货周期长"}
+
+
+def open_task(ctx, case_id: int, key: str) -> dict:
+    found = [t for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"] if t["key"] == key]
+    assert found, f"no open {key}"
+    return found[0]
+
+
+def task_ids(html: str) -> list[str]:
+    return re.findall(r'data-task="([^"]+)"', html)
+
+
+def field_block(html: str, name: str) -> str:
+    """The rendered block of one form field."""
+    start = html.index(f'id="field-{name}"')
+    end = html.find('<div class="field', start + 1)
+    return html[start:end if end != -1 else len(html)]
+
+
+@pytest.fixture
+def review_case(make_case, work, ctx):
+    """An energy-use case (lead: industry) waiting for the department to review an extension request."""
+    case_id = make_case("energy_use")
+    work(case_id, "rectify", EXTENSION)
+    return case_id
+
+
+# ---------------------------------------------------------------------------------------------
+# The inbox
+# ---------------------------------------------------------------------------------------------
+
+
+def test_staff_see_only_their_departments_tasks(review_case, make_case, login_as, client, ctx):
+    other = make_case("environmental", enterprise=ENTERPRISE_B)
+    industry_task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert task_ids(html) == [industry_task["id"]]
+    assert "审核延期申请" in html and "能耗" in html and f"/cases/{review_case}" in html
+    assert open_task(ctx, other, "rectify")["id"] not in html
+
+
+def test_enterprise_sees_its_own_tasks_only(make_case, login_as, client, ctx):
+    mine = make_case("energy_use")
+    theirs = make_case("environmental", enterprise=ENTERPRISE_B)
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert task_ids(html) == [open_task(ctx, mine, "rectify")["id"]]
+    assert open_task(ctx, theirs, "rectify")["id"] not in html
+
+
+def test_due_colours_and_counts(make_case, login_as, client, ctx):
+    make_case("energy_use")  # due 2026-09-02
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "逾期 0 项" in html and "7日内到期 0 项" in html and "due-ok" in html
+    timers.set_clock(ctx, actor("supervisor"), timers.parse_instant("2026-08-28T09:00:00+08:00"))
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "7日内到期 1 项" in html and "due-soon" in html and "剩 5 天" in html
+
+
+def test_filters(make_case, login_as, client, ctx):
+    energy = make_case("energy_use", industry="steel")
+    env = make_case("environmental", industry="cement", enterprise=ENTERPRISE_B)
+    login_as("supervisor")
+    ids = {c: open_task(ctx, c, "rectify")["id"] for c in (energy, env)}
+
+    def listed(query: str) -> list[str]:
+        return task_ids(client.get(f"/inbox?{query}").get_data(as_text=True))
+
+    assert listed("dimension=environmental") == [ids[env]]
+    assert listed("industry=steel") == [ids[energy]]
+    assert sorted(listed("county=任城区")) == sorted(ids.values())
+    assert listed("county=兖州区") == []
+    assert listed(f"q={env}") == [ids[env]]
+    assert listed(f"q={ENTERPRISE_A[-6:].lower()}") == [ids[energy]]
+    assert listed(f"q=企业{ENTERPRISE_B[-4:]}") == [ids[env]]
+    assert listed("q=不存在的企业") == []
+    assert sorted(listed("due_before=2026-12-31")) == sorted(ids.values())
+    assert listed("due_before=2026-03-31") == []
+    answer = client.get("/inbox?due_before=not-a-date&dimension=nonsense")
+    assert answer.status_code == 200 and "日期格式应为" in answer.get_data(as_text=True)
+    assert len(task_ids(answer.get_data(as_text=True))) == 2
+
+
+def test_sorting(make_case, login_as, client, ctx):
+    first = make_case("environmental")
+    timers.advance_clock(ctx, actor("supervisor"), by="P1M")
+    second = make_case("energy_use")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    a, b = open_task(ctx, first, "rectify")["id"], open_task(ctx, second, "rectify")["id"]
+    assert task_ids(client.get("/inbox").get_data(as_text=True)) == [a, b]
+    assert task_ids(client.get("/inbox?sort=-due").get_data(as_text=True)) == [b, a]
+    assert task_ids(client.get("/inbox?sort=-case").get_data(as_text=True)) == [b, a]
+    assert task_ids(client.get("/inbox?sort=dimension").get_data(as_text=True)) == [b, a]  # energy_use < environmental
+    assert task_ids(client.get("/inbox?sort=bogus").get_data(as_text=True)) == [a, b]
+
+
+def test_pagination(make_case, login_as, client):
+    for _ in range(27):
+        make_case("energy_use")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    first = client.get("/inbox").get_data(as_text=True)
+    second = client.get("/inbox?page=2").get_data(as_text=True)
+    assert len(task_ids(first)) == 25 and len(task_ids(second)) == 2
+    assert not set(task_ids(first)) & set(task_ids(second))
+    assert "共 27 项待办" in first and "第 1 / 2 页" in first and "page=2" in first
+    assert task_ids(client.get("/inbox?page=99").get_data(as_text=True)) == task_ids(second)
+
+
+def test_supervisor_sees_all_and_owner_has_no_inbox(review_case, make_case, login_as, client):
+    make_case("quality", enterprise=ENTERPRISE_B)
+    login_as("supervisor")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert len(task_ids(html)) == 2 and "办理部门" in html
+    assert len(task_ids(client.get("/inbox?department=industry").get_data(as_text=True))) == 1
+
+
+def test_claim_and_release(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    page = client.get("/inbox").get_data(as_text=True)
+    answer = client.post(f"/tasks/{task['id']}/claim", data={"csrf_token": csrf_from(page), "next": "/inbox"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/inbox"
+    assert open_task(ctx, review_case, "review_extension")["claimed_by"].startswith("web_staff")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "释放" in page and "已认领" in page
+    client.post(f"/tasks/{task['id']}/release", data={"csrf_token": csrf_from(page)})
+    assert open_task(ctx, review_case, "review_extension")["claimed_by"] is None
+
+
+def test_claim_needs_csrf(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    assert client.post(f"/tasks/{task['id']}/claim").status_code == 400
+    assert open_task(ctx, review_case, "review_extension")["claimed_by"] is None
+
+
+def test_task_held_by_a_colleague_cannot_be_completed(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    tasks.claim_task(ctx, actor("staff", "industry"), task["id"])
+    login_as("staff", department="industry")
+    html = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "该任务已由 staff_industry 认领办理" in html and 'type="submit" class="primary"' not in html
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(html), "approved": "true",
+                                                       "opinion": "同意"})
+    assert answer.status_code == 409 and "staff_industry" in answer.get_data(as_text=True)
+    assert open_task(ctx, review_case, "review_extension")["id"] == task["id"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The task page and its form
+# ---------------------------------------------------------------------------------------------
+
+
+def test_task_page_renders_the_schema(make_case, login_as, client, ctx):
+    case_id = make_case("energy_use")
+    task = open_task(ctx, case_id, "rectify")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    html = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    for name in ("outcome", "extension_months", "reason", "report"):
+        assert f'name="{name}"' in html
+    assert 'type="radio" name="outcome" value="rectified"' in html and "已完成整改，申请复查" in html
+    assert re.search(r'name="extension_months" type="number"[^>]*min="1"[^>]*max="3"', html)
+    assert "<textarea" in field_block(html, "reason") and "（选择「申请延长整改期限」时必填）" in html
+    assert "依据C-2.1" in html and "2026-09-02" in html and "2026-03-02" in html
+    assert "统一社会信用代码" in html and ENTERPRISE_A in html and "立案并下达通知" in html
+    assert f"/cases/{case_id}" in html
+
+
+def test_widgets_for_booleans_dates_numbers_and_urls(make_case, login_as, client, ctx):
+    case_id = make_case("technology", industry="steel", lead="industry")
+    key = open_task(ctx, case_id, "assess_dismantling")
+    login_as("staff", department="industry")
+    html = client.get(f"/tasks/{key['id']}").get_data(as_text=True)
+    assert 'name="dismantlable" value="true"' in html and 'name="dismantlable" value="false"' in html
+    assert 'name="dismantle_deadline" type="date"' in html
+
+
+def test_missing_opinion_is_shown_next_to_its_field(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    before = cases.get_case(ctx, actor("supervisor"), review_case)
+    login_as("staff", department="industry")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "延期理由" in page and "设备供货周期长" in page  # the enterprise's request in the history
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "approved": "true"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "「审核意见」为必填项" in field_block(html, "opinion")
+    assert 'value="true" checked' in field_block(html, "approved")
+    after = cases.get_case(ctx, actor("supervisor"), review_case)
+    assert after["version"] == before["version"] and after["deadline"] == before["deadline"]
+
+
+def test_extension_of_four_months_is_refused_with_data_kept(make_case, login_as, client, ctx):
+    case_id = make_case("energy_use")
+    task = open_task(ctx, case_id, "rectify")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    answer = client.post(f"/tasks/{task['id']}", data={
+        "csrf_token": csrf_from(page), "outcome": "extension_requested", "extension_months": "4",
+        "reason": "设备供货周期长"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "不能大于 3" in field_block(html, "extension_months")
+    assert 'value="4"' in field_block(html, "extension_months") and "设备供货周期长" in field_block(html, "reason")
+    assert open_task(ctx, case_id, "rectify")["id"] == task["id"]
+    answer = client.post(f"/tasks/{task['id']}", data={
+        "csrf_token": csrf_from(page), "outcome": "extension_requested", "extension_months": "two"})
+    html = answer.get_data(as_text=True)
+    assert "「申请延期月数」应填写整数" in field_block(html, "extension_months")
+    assert "「延期理由」为必填项" in field_block(html, "reason")
+
+
+def test_errors_in_english(make_case, login_as, client, ctx):
+    task = open_task(ctx, make_case("energy_use"), "rectify")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    client.get("/lang/en")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    html = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "outcome": "extension_requested",
+                                                     "extension_months": "2"}).get_data(as_text=True)
+    assert "reason is required" in field_block(html, "reason")
+
+
+def test_successful_completion(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "approved": "true",
+                                                       "opinion": "同意延期2个月"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/inbox"
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "已提交" in inbox and task["id"] not in inbox
+    case = cases.get_case(ctx, actor("supervisor"), review_case)
+    assert case["deadline"] == "2026-11-02"
+    assert case["history"][-1]["detail"]["data"] == {"approved": True, "opinion": "同意延期2个月"}
+    again = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "approved": "true",
+                                                      "opinion": "再次提交"})
+    assert again.status_code == 409 and "已办结" in again.get_data(as_text=True)
+
+
+def test_other_department_may_look_but_not_complete(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="environment")
+    page = client.get(f"/tasks/{task['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "不能提交" in html and 'type="submit" class="primary"' not in html
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(html), "approved": "true",
+                                                       "opinion": "越权"})
+    assert answer.status_code == 403
+    assert open_task(ctx, review_case, "review_extension")["id"] == task["id"]
+
+
+def test_other_enterprise_gets_404(make_case, login_as, client, ctx):
+    task = open_task(ctx, make_case("energy_use"), "rectify")
+    login_as("enterprise", enterprise=ENTERPRISE_B)
+    assert client.get(f"/tasks/{task['id']}").status_code == 404
+    page = client.get("/inbox").get_data(as_text=True)
+    assert client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page),
+                                                     "outcome": "rectified"}).status_code == 404
+    assert client.get("/tasks/no-such-task").status_code == 404
+
+
+def test_sign_in_required(client):
+    assert client.get("/inbox").status_code == 302
+    assert client.get("/tasks/x").status_code == 302
+
+
+# ---------------------------------------------------------------------------------------------
+# webapp/pages/forms.py on the shipped schemas
+# ---------------------------------------------------------------------------------------------
+
+
+def schema(name: str) -> dict:
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent.parent / "forms" / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def test_every_shipped_form_renders(app):
+    from pathlib import Path
+
+    from webapp.pages.forms import form_fields
+
+    with app.test_request_context():
+        for path in sorted((Path(__file__).parent.parent / "forms").glob("*.schema.json")):
+            form = schema(path.name.removesuffix(".schema.json"))
+            fields = form_fields(form)
+            assert [f.name for f in fields] == list(form["properties"]), path.name
+            assert all(f.title for f in fields)
+
+
+def test_widgets_chosen_from_the_schema(app):
+    from webapp.pages.forms import form_fields
+
+    with app.test_request_context():
+        rectify = {f.name: f for f in form_fields(schema("rectify"))}
+        assert rectify["outcome"].widget == "radio" and rectify["outcome"].required
+        assert rectify["outcome"].options == [("rectified", "已完成整改，申请复查"),
+                                              ("extension_requested", "申请延长整改期限")]
+        assert rectify["extension_months"].widget == "number"
+        assert rectify["extension_months"].attrs == {"step": 1, "min": 1, "max": 3}
+        assert rectify["extension_months"].required_when == ("outcome", "extension_requested", "申请延长整改期限")
+        assert rectify["report"].widget == "textarea" and rectify["report"].required_when is None
+        sealed = {f.name: f for f in form_fields(schema("seal_equipment"))}
+        assert sealed["water_cut"].widget == "checkbox" and sealed["sealed_on"].widget == "date"
+        announcement = {f.name: f for f in form_fields(schema("publish_announcement"))}
+        assert announcement["url"].widget == "url"
+        record = {f.name: f for f in form_fields(schema("record_exit"))}
+        assert record["capacity_tpy"].attrs == {"step": "any", "min": 0}
+        assert {f.name: f for f in form_fields(schema("cancel_licence"))}["licence_no"].widget == "text"
+        review = {f.name: f for f in form_fields(schema("review_extension"))}
+        assert review["approved"].widget == "yesno" and review["approved"].options == [("true", "是"), ("false", "否")]
+
+
+def test_submitted_strings_become_typed_json(app):
+    from webapp.pages.forms import parse_submission
+
+    data, problems = parse_submission(schema("record_exit"), {
+        "equipment": "  高炉1座\r\n转炉1座 ", "capacity_tpy": "400000.5", "exit_date": "2026-10-10", "csrf_token": "x"})
+    assert data == {"equipment": "高炉1座\n转炉1座", "capacity_tpy": 400000.5, "exit_date": "2026-10-10"}
+    assert problems == []
+    data, _ = parse_submission(schema("record_exit"), {"capacity_tpy": "400000", "equipment": ""})
+    assert data == {"capacity_tpy": 400000}
+    data, _ = parse_submission(schema("seal_equipment"), {"water_cut": "true", "power_cut": ""})
+    assert data == {"water_cut": True}
+    data, _ = parse_submission(schema("review_extension"), {"approved": "false", "opinion": "理由不充分"})
+    assert data == {"approved": False, "opinion": "理由不充分"}
+    data, problems = parse_submission(schema("rectify"), {"extension_months": "2.5", "outcome": "rectified"})
+    assert data == {"extension_months": "2.5", "outcome": "rectified"}
+    assert [p.field for p in problems] == ["extension_months"]
+    data, problems = parse_submission(schema("record_exit"), {"capacity_tpy": "inf"})
+    assert problems and data == {"capacity_tpy": "inf"}
+
+
+def test_describe_shows_labels(app):
+    from webapp.pages.forms import describe
+
+    with app.test_request_context():
+        assert describe(schema("rectify"), {"outcome": "rectified", "report": "完成"}) == [
+            ("整改结果", "已完成整改，申请复查"), ("整改情况", "完成")]
+        assert describe(schema("review_extension"), {"approved": True}) == [("是否同意延期", "是")]
+        assert describe(None, {"x": 1}) == [("x", "1")]

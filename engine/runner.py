@@ -35,6 +35,7 @@ class OpenUserTask:
     lane_department: str
     form: str | None
     due: date | None
+    deadline_running: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def position(workflow: BpmnWorkflow, bundle: SpecBundle) -> Position:
             lane_department=bundle.lanes.get((task.workflow.spec.name, spec.bpmn_id), ""),
             form=props.get("formJsonSchemaFilename"),
             due=due_by_parent.get(task.parent.id) if task.parent else None,
+            deadline_running=props.get("deadlineRunning") == "true",
         ))
     out.finished = workflow.is_completed()
     if out.finished:

@@ -33,6 +33,12 @@ def task(id, name, lane, clause, wording):
                 doc=f"依据{clause}：“{wording}”。")
 
 
+def running(node):
+    """Mark a user task during which the case's legal deadline keeps running (shown as its due date)."""
+    node["props"]["deadlineRunning"] = "true"
+    return node
+
+
 def xor(id, lane, name=None):
     return dict(id=id, type="exclusiveGateway", name=name, lane=lane)
 
@@ -143,7 +149,7 @@ def rectification(pid, name, clause, close, before, timer_rule, notice="下达�
              flow("rectify_deadline", "closure_merge", name="逾期")]
     if extension:
         nodes += [xor("rectify_outcome", "enterprise", "整改结果"),
-                  task("review_extension", "审核延期申请", "lead", *doc(clause))]
+                  running(task("review_extension", "审核延期申请", "lead", *doc(clause)))]
         flows += [flow("rectify", "rectify_outcome"),
                   flow("rectify_outcome", "review_extension", 'outcome == "extension_requested"',
                        name="申请延期"),

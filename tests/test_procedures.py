@@ -715,3 +715,13 @@ def test_a_new_enterprise_can_open_a_case_in_every_dimension(ctx, make_case, dim
     case = view(ctx, case_id)
     assert case["status"] == "open" and case["enterprise"]["credit_code"] == ENTERPRISE_B
     assert actions(case) == ["case_opened"]
+
+
+def test_the_deadline_keeps_running_while_an_extension_is_reviewed(ctx, make_case, work):
+    """Applying for an extension does not stop the legal clock: the review shows the running deadline."""
+    case_id = make_case("energy_use")
+    case = work(case_id, "rectify", extension(2))
+    assert open_tasks(case) == [("review_extension", "industry")]
+    assert case["deadline"] == "2026-09-02" and "2026-09-02" in case["deadline_rule"]
+    assert due(case, "review_extension") == "2026-09-02"
+    assert timers_of(ctx, case_id) == []

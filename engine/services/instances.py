@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -52,7 +53,10 @@ def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundl
     case.serializer_version = store.SERIALIZER_VERSION
     case.updated_at = now
     deadline = current_deadline(workflow)
-    if pos.timers and deadline is not None:
+    running = any(t.deadline_running for t in pos.open_tasks)
+    if deadline is not None and running:
+        pos.open_tasks = [replace(t, due=deadline.last_day) if t.deadline_running else t for t in pos.open_tasks]
+    if (pos.timers or running) and deadline is not None:
         case.deadline, case.deadline_rule, case.deadline_rule_en = deadline.last_day, deadline.rule, deadline.rule_en
     else:
         case.deadline = case.deadline_rule = case.deadline_rule_en = None

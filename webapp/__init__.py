@@ -38,7 +38,7 @@ def configure_settings(app: Flask, overrides: dict[str, Any]) -> None:
         CAPEXIT_SWEEP_SECONDS=float(os.environ.get("CAPEXIT_SWEEP_SECONDS", "1")),
         CAPEXIT_SCHEDULER=False,
         JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # attachments: 10 MB plus form overhead
     )
     app.config.update(overrides)
 

@@ -191,3 +191,8 @@ def bench(quick: bool, json_path: str | None) -> None:
     if json_path:
         with open(json_path, "w", encoding="utf-8") as fh:
             json.dump(metrics, fh, indent=2)
+
+
+from webapp.cli_import import import_command  # noqa: E402  (the command module imports this one)
+
+main.add_command(import_command)

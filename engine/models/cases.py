@@ -35,6 +35,7 @@ class Case(Base):
     """A running or ended statutory procedure; ``state`` is the workflow instance without its spec."""
 
     __tablename__ = "cases"
+    __table_args__ = (sa.Index("ix_cases_status_overdue", "status", "overdue"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definitions.id"), index=True)

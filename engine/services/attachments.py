@@ -5,7 +5,7 @@ it: the case's enterprise, or staff of its lead department or of a department th
 or had a task in it. Supervisors, owners and admins read only. Reads follow
 ``may_read_case`` (enterprise users see only their own cases).
 Limits: 10 MB per file; PDF, JPEG, PNG, DOCX, XLSX or ZIP, checked by extension *and*
-by the file's leading bytes (and, for DOCX/XLSX, by the package's main part).
+by the file's leading bytes (and, for DOCX/XLSX, by the package's word/ or xl/ folder).
 Errors: ``InvalidInput`` (400) naming the limit, ``PermissionDenied`` (403), ``NotFound`` (404).
 The upload and its ``attachment_added`` audit event are one transaction.
 """
@@ -36,15 +36,15 @@ ALLOWED_LABEL = "PDF、JPEG、PNG、DOCX、XLSX、ZIP"
 ALLOWED_LABEL_EN = "PDF, JPEG, PNG, DOCX, XLSX, ZIP"
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-# extension -> (content type, leading bytes it must start with, main part a ZIP package must hold)
+# extension -> (content type, leading bytes it must start with, folder an Office package must hold)
 FILE_TYPES: dict[str, tuple[str, tuple[bytes, ...], str | None]] = {
     "pdf": ("application/pdf", (b"%PDF-",), None),
     "jpg": ("image/jpeg", (b"\xff\xd8\xff",), None),
     "jpeg": ("image/jpeg", (b"\xff\xd8\xff",), None),
     "png": ("image/png", (b"\x89PNG\r\n\x1a\n",), None),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP_MAGIC,
-             "word/document.xml"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP_MAGIC, "xl/workbook.xml"),
+             "word/"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP_MAGIC, "xl/"),
     "zip": ("application/zip", _ZIP_MAGIC, None),
 }
 
@@ -102,17 +102,18 @@ def check_file(filename: str, data: bytes) -> str:
                       f"the file is over the {MAX_LABEL} limit ({len(data) / 1048576:.1f} MB)")
     if not data:
         raise invalid("file", "文件为空，请重新选择", "the file is empty")
-    content_type, magic, main_part = FILE_TYPES[ext]
-    if not data.startswith(magic) or (main_part and not _zip_holds(data, main_part)):
+    content_type, magic, folder = FILE_TYPES[ext]
+    if not data.startswith(magic) or (folder and not _zip_holds(data, folder)):
         raise invalid("file", f"文件内容与扩展名“.{ext}”不符：仅可上传真实的 {ALLOWED_LABEL} 文件",
                       f"the file's content is not a real .{ext} file: only {ALLOWED_LABEL_EN} are accepted")
     return content_type
 
 
-def _zip_holds(data: bytes, member: str) -> bool:
+def _zip_holds(data: bytes, folder: str) -> bool:
+    """Whether the ZIP's directory lists a member under ``folder`` (nothing is decompressed)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
-            return member in package.namelist()
+            return any(name.startswith(folder) for name in package.namelist())
     except (zipfile.BadZipFile, ValueError, OSError):
         return False
 

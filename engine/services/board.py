@@ -1,12 +1,13 @@
 """The supervisors' timer board: every running clock, grouped by how soon it runs out.
 
 Reads only the index tables (``waiting_timers``, ``open_tasks``) joined with ``cases``
-and ``enterprises`` on indexed columns; no workflow is ever deserialized, so a board
-over ten thousand cases costs a few index scans. Who holds a clock is the department
-of the open task the timer is attached to (its ``due`` is set); a timer attached to no
-user task is held by the lead department. A timer's legal last day is its ``due_at``
-in Asia/Shanghai minus one day (the period ends at 24:00 of the last day). Groups:
-``overdue`` (timers due but not yet fired, and open cases flagged overdue, shown at
+and ``enterprises`` on indexed columns; no workflow is ever deserialized. Index rows
+exist only for open cases (every save rebuilds them), so timer queries start from the
+``due_at`` index and stop after a page. Who holds a clock is the department of the
+open task the timer is attached to (its ``due`` is set); a timer attached to no user
+task is held by the lead department. A timer's legal last day is its ``due_at`` in
+Asia/Shanghai minus one day (the period ends at 24:00 of the last day). Groups:
+``overdue`` (timers due but not yet fired, then open cases flagged overdue, shown at
 their current step), ``week`` (last day within 7 days), ``month`` (within 30), ``later``.
 """
 
@@ -42,7 +43,7 @@ class BoardFilter:
 
 @dataclass
 class BoardRow:
-    """One running clock (or one overdue case) as the board shows it."""
+    """One running clock, or one overdue case (``kind="overdue_case"``: its timer already fired)."""
 
     case_id: int
     enterprise: str
@@ -54,7 +55,7 @@ class BoardRow:
     days_left: int | None
     rule: str | None
     rule_en: str | None
-    kind: str = "timer"  # or "overdue_case" (its timer already fired)
+    kind: str = "timer"
 
 
 @dataclass
@@ -91,19 +92,20 @@ HOLDER = sa.func.coalesce(_attached(OpenTask.department), Case.lead_department)
 STEP = sa.func.coalesce(_attached(OpenTask.name), WaitingTimer.task_key)
 
 
-def _group_range(window: Window, group: str) -> Any:
-    """The ``due_at`` condition of a group of waiting timers."""
+def _ranges(window: Window) -> dict[str, Any]:
+    """The ``due_at`` condition of each group of waiting timers."""
     due = WaitingTimer.due_at
-    return {"overdue": due <= window.now,
-            "week": sa.and_(due > window.now, due < window.end_of(7)),
-            "month": sa.and_(due > window.now, due >= window.end_of(7), due < window.end_of(30)),
-            "later": sa.and_(due > window.now, due >= window.end_of(30))}[group]
+    week, month = window.end_of(7), window.end_of(30)
+    return {"overdue": due <= window.now, "week": sa.and_(due > window.now, due < week),
+            "month": sa.and_(due > window.now, due >= week, due < month),
+            "later": sa.and_(due > window.now, due >= month)}
 
 
-def _timers(filters: BoardFilter, *columns: Any) -> sa.Select:
-    """Waiting timers of open cases, joined with their case and enterprise, filtered."""
-    query = (sa.select(*columns).select_from(WaitingTimer).join(Case, Case.id == WaitingTimer.case_id)
-             .join(Enterprise, Enterprise.credit_code == Case.enterprise_code).where(Case.status == CaseStatus.OPEN))
+def _timers(filters: BoardFilter, *columns: Any, with_case: bool = True) -> sa.Select:
+    """Waiting timers (with their case when asked or filtered), filtered."""
+    query = sa.select(*columns).select_from(WaitingTimer)
+    if with_case or filters.department or filters.dimension:
+        query = query.join(Case, Case.id == WaitingTimer.case_id)
     if filters.department:
         query = query.where(HOLDER == filters.department)
     if filters.dimension:
@@ -114,40 +116,54 @@ def _timers(filters: BoardFilter, *columns: Any) -> sa.Select:
     return query
 
 
-def _overdue_cases(filters: BoardFilter, *columns: Any) -> sa.Select:
-    """Open cases whose timer fired (flagged overdue), filtered; one row per case."""
-    query = (sa.select(*columns).select_from(Case).join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
-             .where(Case.status == CaseStatus.OPEN, Case.overdue.is_(True)))
-    if filters.department:
-        query = query.where(sa.exists().where(OpenTask.case_id == Case.id, OpenTask.department == filters.department))
-    if filters.dimension:
-        query = query.where(Case.dimension == filters.dimension)
-    if filters.day:
-        query = query.where(sa.false())
-    return query
-
-
 def _last_day(due_at: datetime) -> date:
     return (due_at.astimezone(SHANGHAI) - timedelta(days=1)).date()
 
 
 def _timer_rows(session: Session, window: Window, query: sa.Select) -> list[BoardRow]:
-    rows = session.execute(query.add_columns(
+    rows = session.execute(query.join(Enterprise, Enterprise.credit_code == Case.enterprise_code).add_columns(
         WaitingTimer.case_id, Enterprise.name, Case.dimension, Case.lead_department, HOLDER, STEP,
-        WaitingTimer.due_at, Case.deadline_rule, Case.deadline_rule_en).order_by(WaitingTimer.due_at, WaitingTimer.case_id))
+        WaitingTimer.due_at, Case.deadline_rule, Case.deadline_rule_en).order_by(WaitingTimer.due_at, WaitingTimer.id))
     return [BoardRow(case_id, name, dim, lead, [holder], [step], _last_day(due), (_last_day(due) - window.today).days,
                      rule, rule_en) for case_id, name, dim, lead, holder, step, due, rule, rule_en in rows]
 
 
-def _case_rows(session: Session, query: sa.Select) -> list[BoardRow]:
-    cases = session.execute(query.add_columns(Case.id, Enterprise.name, Case.dimension, Case.lead_department,
-                                              Case.deadline_rule, Case.deadline_rule_en).order_by(Case.id)).all()
+@dataclass(frozen=True)
+class _OverdueCase:
+    id: int
+    dimension: str
+    lead_department: str
+    departments: tuple[str, ...]
+
+
+def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]:
+    """Open cases flagged overdue with the departments of their open tasks, filtered (one scan)."""
+    found: dict[int, tuple[str, str, list[str]]] = {}
+    for case_id, dimension, lead, department in session.execute(
+            sa.select(Case.id, Case.dimension, Case.lead_department, OpenTask.department)
+            .outerjoin(OpenTask, OpenTask.case_id == Case.id)
+            .where(Case.status == CaseStatus.OPEN, Case.overdue.is_(True)).order_by(Case.id)):
+        departments = found.setdefault(case_id, (dimension, lead, []))[2]
+        if department and department not in departments:
+            departments.append(department)
+    cases = [_OverdueCase(i, dim, lead, tuple(deps)) for i, (dim, lead, deps) in found.items()]
+    return [c for c in cases if not filters.day and (not filters.dimension or c.dimension == filters.dimension)
+            and (not filters.department or filters.department in c.departments)]
+
+
+def _case_rows(session: Session, ids: list[int]) -> list[BoardRow]:
+    """Board rows of overdue cases, listing their current steps."""
+    if not ids:
+        return []
+    cases = session.execute(sa.select(Case.id, Enterprise.name, Case.dimension, Case.lead_department,
+                                      Case.deadline_rule, Case.deadline_rule_en)
+                            .join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+                            .where(Case.id.in_(ids)).order_by(Case.id)).all()
     tasks: dict[int, list[tuple[str, str]]] = {}
-    if cases:
-        for case_id, department, name in session.execute(
-                sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name)
-                .where(OpenTask.case_id.in_([c[0] for c in cases])).order_by(OpenTask.created_at, OpenTask.id)):
-            tasks.setdefault(case_id, []).append((department, name))
+    for case_id, department, name in session.execute(
+            sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name)
+            .where(OpenTask.case_id.in_(ids)).order_by(OpenTask.created_at, OpenTask.id)):
+        tasks.setdefault(case_id, []).append((department, name))
     return [BoardRow(cid, name, dim, lead, list(dict.fromkeys(d for d, _ in tasks.get(cid, []))),
                      [s for _, s in tasks.get(cid, [])], None, None, rule, rule_en, kind="overdue_case")
             for cid, name, dim, lead, rule, rule_en in cases]
@@ -159,44 +175,54 @@ def window_of(ctx: EngineContext, session: Session) -> Window:
     return Window(now, now.astimezone(SHANGHAI).date())
 
 
-def group_count(session: Session, window: Window, filters: BoardFilter, group: str) -> int:
-    """How many items a group holds under the filters."""
-    count = session.scalar(_timers(filters, sa.func.count()).where(_group_range(window, group))) or 0
-    if group == "overdue":
-        count += session.scalar(_overdue_cases(filters, sa.func.count(Case.id))) or 0
-    return count
+def _timer_counts(session: Session, window: Window, filters: BoardFilter) -> dict[str, int]:
+    """How many waiting timers each group holds (one pass over the ``due_at`` index)."""
+    ranges = _ranges(window)
+    sums = [sa.func.coalesce(sa.func.sum(sa.case((ranges[g], 1), else_=0)), 0) for g in GROUPS]
+    return dict(zip(GROUPS, session.execute(_timers(filters, *sums, with_case=False)).one(), strict=True))
 
 
-def group_rows(session: Session, window: Window, filters: BoardFilter, group: str, offset: int = 0,
-               limit: int | None = None) -> list[BoardRow]:
-    """One page of a group's items, soonest first (overdue: unfired timers, then overdue cases)."""
-    limit = limit or ROW_LIMIT
-    timers = _timer_rows(session, window, _timers(filters).where(_group_range(window, group)).offset(offset).limit(limit))
-    if group != "overdue" or len(timers) >= limit:
-        return timers
-    unfired = session.scalar(_timers(filters, sa.func.count()).where(_group_range(window, group))) or 0
-    skip = max(0, offset - unfired)
-    return timers + _case_rows(session, _overdue_cases(filters).offset(skip).limit(limit - len(timers)))
+def _group_rows(session: Session, window: Window, filters: BoardFilter, group: str, offset: int,
+                unfired: int, overdue: list[_OverdueCase]) -> list[BoardRow]:
+    """One page of a group, soonest first (overdue: unfired timers first, then overdue cases)."""
+    rows = _timer_rows(session, window, _timers(filters).where(_ranges(window)[group]).offset(offset).limit(ROW_LIMIT))
+    if group == "overdue" and len(rows) < ROW_LIMIT:
+        start = max(0, offset - unfired)
+        rows += _case_rows(session, [c.id for c in overdue[start:start + ROW_LIMIT - len(rows)]])
+    return rows
 
 
-def _counts_by(session: Session, window: Window, timer_key: Any, case_key: Any, task_join: bool) -> list[tuple[str, int]]:
+def _counts_by_department(session: Session, overdue: list[_OverdueCase]) -> Counter[str]:
+    attached = sa.and_(OpenTask.case_id == WaitingTimer.case_id, OpenTask.due.is_not(None))
     totals: Counter[str] = Counter(dict(session.execute(
-        _timers(BoardFilter(), timer_key, sa.func.count()).group_by(timer_key)).all()))
-    query = _overdue_cases(BoardFilter(), case_key, sa.func.count(sa.distinct(Case.id)))
-    if task_join:
-        query = query.join(OpenTask, OpenTask.case_id == Case.id)
-    totals.update(dict(session.execute(query.group_by(case_key)).all()))
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        sa.select(OpenTask.department, sa.func.count(sa.distinct(WaitingTimer.id)))
+        .select_from(WaitingTimer).join(OpenTask, attached).group_by(OpenTask.department)).all()))
+    totals.update(dict(session.execute(
+        sa.select(Case.lead_department, sa.func.count()).select_from(WaitingTimer).join(Case, Case.id == WaitingTimer.case_id)
+        .where(~sa.exists().where(attached)).group_by(Case.lead_department)).all()))
+    totals.update(d for c in overdue for d in c.departments)
+    return totals
+
+
+def _counts_by_dimension(session: Session, overdue: list[_OverdueCase]) -> Counter[str]:
+    totals: Counter[str] = Counter(dict(session.execute(
+        sa.select(Case.dimension, sa.func.count()).select_from(Case).join(WaitingTimer, WaitingTimer.case_id == Case.id)
+        .group_by(Case.dimension)).all()))
+    totals.update(c.dimension for c in overdue)
+    return totals
+
+
+def _sorted(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _calendar(session: Session, window: Window) -> list[list[tuple[date, int]]]:
     """Weeks from this Monday: each day with the number of clocks whose last day it is."""
     first = window.today - timedelta(days=window.today.weekday())
-    last = first + timedelta(days=7 * CALENDAR_WEEKS - 1)
-    dues = session.scalars(_timers(BoardFilter(), WaitingTimer.due_at).where(
-        WaitingTimer.due_at > window.now, WaitingTimer.due_at < window.end_of((last - window.today).days)))
-    per_day = Counter(_last_day(due) for due in dues)
     days = [first + timedelta(days=i) for i in range(7 * CALENDAR_WEEKS)]
+    dues = session.scalars(sa.select(WaitingTimer.due_at).where(
+        WaitingTimer.due_at > window.now, WaitingTimer.due_at < window.end_of((days[-1] - window.today).days)))
+    per_day = Counter(_last_day(due) for due in dues)
     return [[(day, per_day.get(day, 0)) for day in days[w * 7:(w + 1) * 7]] for w in range(CALENDAR_WEEKS)]
 
 
@@ -204,20 +230,25 @@ def board(ctx: EngineContext, actor: Actor, filters: BoardFilter | None = None, 
           page: int = 1) -> Board:
     """The board (supervisors, admins): group counts, up to ROW_LIMIT rows a group, charts' counts, calendar.
 
-    ``group`` shows that group alone, ``page`` by ``page`` (ROW_LIMIT rows each).
+    ``group`` shows that group alone, ``page`` by ``page`` (ROW_LIMIT rows each). The charts
+    and the calendar ignore the filters.
     """
     may_supervise(actor)
     filters = filters or BoardFilter()
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
-        shown = [group] if group in GROUPS else list(GROUPS)
+        every_overdue = _overdue_cases(session, BoardFilter())
+        overdue = every_overdue if filters == BoardFilter() else _overdue_cases(session, filters)
+        counts = _timer_counts(session, window, filters)
+        unfired = counts["overdue"]
+        counts["overdue"] += len(overdue)
         offset = (max(page, 1) - 1) * ROW_LIMIT if group in GROUPS else 0
         return Board(
-            window=window,
-            counts={g: group_count(session, window, filters, g) for g in GROUPS},
-            rows={g: group_rows(session, window, filters, g, offset) for g in shown},
-            by_department=_counts_by(session, window, HOLDER, OpenTask.department, True),
-            by_dimension=_counts_by(session, window, Case.dimension, Case.dimension, False),
+            window=window, counts=counts,
+            rows={g: _group_rows(session, window, filters, g, offset, unfired, overdue)
+                  for g in ([group] if group in GROUPS else GROUPS)},
+            by_department=_sorted(_counts_by_department(session, every_overdue)),
+            by_dimension=_sorted(_counts_by_dimension(session, every_overdue)),
             calendar=_calendar(session, window),
         )
 
@@ -227,10 +258,12 @@ def chart_data(ctx: EngineContext, actor: Actor) -> dict[str, Any]:
     may_supervise(actor)
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
-        return {"today": window.today.isoformat(),
-                "groups": {g: group_count(session, window, BoardFilter(), g) for g in GROUPS},
-                "by_department": _counts_by(session, window, HOLDER, OpenTask.department, True),
-                "by_dimension": _counts_by(session, window, Case.dimension, Case.dimension, False)}
+        overdue = _overdue_cases(session, BoardFilter())
+        groups = _timer_counts(session, window, BoardFilter())
+        groups["overdue"] += len(overdue)
+        return {"today": window.today.isoformat(), "groups": groups,
+                "by_department": _sorted(_counts_by_department(session, overdue)),
+                "by_dimension": _sorted(_counts_by_dimension(session, overdue))}
 
 
 def digest(ctx: EngineContext, actor: Actor, limit: int = 5000) -> tuple[Window, list[dict[str, Any]]]:
@@ -240,11 +273,9 @@ def digest(ctx: EngineContext, actor: Actor, limit: int = 5000) -> tuple[Window,
         window = window_of(ctx, session)
         rows = _timer_rows(session, window, _timers(BoardFilter()).where(WaitingTimer.due_at < window.end_of(7))
                            .limit(limit))
-        rows += _case_rows(session, _overdue_cases(BoardFilter()).limit(limit))
+        rows += _case_rows(session, [c.id for c in _overdue_cases(session, BoardFilter())[:limit]])
     sections = []
-    for party in PARTIES:
-        if party.code == "enterprise":
-            continue
+    for party in (p for p in PARTIES if p.code != "enterprise"):
         mine = [(row, "holds" if party.code in row.departments else "leads") for row in rows
                 if party.code in row.departments or party.code == row.lead_department]
         overdue = [m for m in mine if m[0].kind == "overdue_case" or (m[0].days_left or 0) < 0]
@@ -258,17 +289,24 @@ def department_alerts(ctx: EngineContext, department: str, enterprise_code: str 
     """For an inbox: how many items the department holds or leads are overdue, and how many run out within 7 days.
 
     ``enterprise_code`` narrows to one enterprise's cases (for the ``enterprise`` party's inbox).
+    Reads only timers due within 7 days and the department's own cases, through indexes.
     """
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
-        concerned = sa.or_(HOLDER == department, Case.lead_department == department)
-        timers = _timers(BoardFilter(), sa.func.count()).where(concerned)
-        cases = _overdue_cases(BoardFilter(), sa.func.count(Case.id)).where(sa.or_(
-            Case.lead_department == department,
-            sa.exists().where(OpenTask.case_id == Case.id, OpenTask.department == department)))
+        ranges = _ranges(window)
+        timers = (sa.select(sa.func.coalesce(sa.func.sum(sa.case((ranges["overdue"], 1), else_=0)), 0),
+                            sa.func.coalesce(sa.func.sum(sa.case((ranges["week"], 1), else_=0)), 0))
+                  .select_from(WaitingTimer).join(Case, Case.id == WaitingTimer.case_id)
+                  .where(WaitingTimer.due_at < window.end_of(7), sa.or_(HOLDER == department,
+                                                                         Case.lead_department == department)))
+        open_overdue = sa.and_(Case.status == CaseStatus.OPEN, Case.overdue.is_(True))
+        led = sa.select(Case.id).where(Case.lead_department == department, open_overdue)
+        held = (sa.select(OpenTask.case_id).join(Case, Case.id == OpenTask.case_id)
+                .where(OpenTask.department == department, open_overdue))
         if enterprise_code:
             timers = timers.where(Case.enterprise_code == enterprise_code)
-            cases = cases.where(Case.enterprise_code == enterprise_code)
-        overdue = (session.scalar(timers.where(_group_range(window, "overdue"))) or 0) + (session.scalar(cases) or 0)
-        due_soon = session.scalar(timers.where(_group_range(window, "week"))) or 0
-        return {"overdue": overdue, "due_soon": due_soon}
+            led = led.where(Case.enterprise_code == enterprise_code)
+            held = held.where(Case.enterprise_code == enterprise_code)
+        unfired, due_soon = session.execute(timers).one()
+        cases = session.scalar(sa.select(sa.func.count()).select_from(sa.union(led, held).subquery())) or 0
+        return {"overdue": int(unfired) + cases, "due_soon": int(due_soon)}

@@ -97,10 +97,12 @@ class RowCheck:
     lead_department: str | None = None
     dimension: str | None = None
     credit_code: str | None = None
+    industry: str | None = None
     duplicates: list[int] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
+        """True when the row has no problem and will be created on confirmation."""
         return not self.problems
 
 
@@ -113,7 +115,8 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
         request = checked.request
         out.append(RowCheck(row["line"], row["values"], checked.problems, checked.lead_department,
                             request.dimension if request else None,
-                            request.enterprise["credit_code"] if request else None))
+                            request.enterprise["credit_code"] if request else None,
+                            request.enterprise["industry"] if request else None))
     codes = {r.credit_code for r in out if r.valid}
     if codes:
         with ctx.unit_of_work() as session:

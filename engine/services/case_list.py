@@ -72,7 +72,7 @@ def _query(actor: Actor, filters: CaseFilter) -> sa.Select:
 
 
 def _row(case: Case, enterprise: Enterprise, today: date) -> dict[str, Any]:
-    due = None
+    due = days = None
     if case.deadline is not None and case.status == CaseStatus.OPEN:
         days = (case.deadline - today).days
         due = "late" if case.overdue or days < 0 else "soon" if days <= SOON_DAYS else "ok"
@@ -80,7 +80,7 @@ def _row(case: Case, enterprise: Enterprise, today: date) -> dict[str, Any]:
             "county": enterprise.county, "industry": enterprise.industry, "dimension": case.dimension,
             "lead_department": case.lead_department, "status": case.status.value,
             "deadline": case.deadline.isoformat() if case.deadline else None, "deadline_rule": case.deadline_rule,
-            "notice_date": case.notice_date.isoformat(), "overdue": case.overdue, "due": due}
+            "notice_date": case.notice_date.isoformat(), "overdue": case.overdue, "due": due, "days_left": days}
 
 
 def list_cases(ctx: EngineContext, actor: Actor, filters: CaseFilter, per_page: int = PER_PAGE) -> dict[str, Any]:
@@ -125,9 +125,11 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
             names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
             names["status"][r["status"]], date.fromisoformat(r["deadline"]) if r["deadline"] else None,
             r["deadline_rule"] or "", date.fromisoformat(r["notice_date"])])
-    for row in sheet.iter_rows(min_row=2, min_col=9, max_col=11):
-        for cell in (row[0], row[2]):
-            cell.number_format = "yyyy-mm-dd"
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":  # text such as "=..." typed into a name is kept as text, never run
+                cell.data_type = "s"
+        row[8].number_format = row[10].number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCDEFGHIJK", (10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"

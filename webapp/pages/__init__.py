@@ -43,9 +43,9 @@ def roles_required(*roles: str) -> Callable:
 
 def init_app(app: Flask) -> None:
     """Register every page blueprint and the error pages."""
-    from webapp.pages import admin, board, cases, inbox, public
+    from webapp.pages import admin, board, case_page, cases, inbox, public
 
-    for module in (inbox, cases, board, admin, public):
+    for module in (inbox, cases, board, admin, public, case_page):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(CapexitError)

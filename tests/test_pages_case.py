@@ -1,0 +1,107 @@
+"""The case page: deadline and its rule, open tasks, history, diagram data; the case's BPMN; who may see it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from engine.services import attachments, case_detail, timers
+from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor
+
+
+def _diagram_ids(html: str, name: str) -> list[str]:
+    match = re.search(rf"data-{name}='([^']*)'", html)
+    assert match, f"no data-{name} on the diagram container"
+    return json.loads(match.group(1))
+
+
+def test_page_shows_deadline_rule_open_tasks_history_and_diagram(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use", finding={"standard": "GB 21256-2013", "evidence": "现场检查记录"})
+    login_as("staff", department="industry")
+    answer = client.get(f"/cases/{case_id}")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "2026-09-02" in html                       # six months from 2 March 2026
+    rule = case_detail.case_detail(ctx, actor("supervisor"), case_id)["deadline_rule"]
+    assert rule and rule in html
+    assert "剩余 184 天" in html
+    assert "办理中" in html and "市工业和信息化局" in html and "GB 21256-2013" in html
+    assert 'data-key="rectify"' in html and "企业整改" in html
+    assert "/tasks/" not in html                      # the enterprise works rectify, not this department
+    assert "立案" in html and "2026-03-02 09:00" in html
+    assert 'class="diagram case-diagram"' in html and f'data-xml-url="/cases/{case_id}/diagram.bpmn"' in html
+    assert _diagram_ids(html, "current") == ["rectify", "rectify_deadline"]  # the task and its running clock
+    assert "notice" in _diagram_ids(html, "completed")
+    assert "流程图需要启用 JavaScript" in html            # the text the page shows without scripts
+    assert 'id="current-steps"' in html and 'data-element="rectify"' in html
+
+
+def test_enterprise_sees_its_task_link_and_its_case(login_as, client, make_case):
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A)
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert re.search(r'href="/tasks/[0-9a-f-]{36}"', html)
+
+
+def test_history_shows_completed_form_data_and_the_extended_deadline(login_as, client, make_case, work):
+    case_id = make_case("energy_use")
+    work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备采购周期长"})
+    work(case_id, "review_extension", {"approved": True, "opinion": "同意延期两个月"})
+    login_as("supervisor")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "办理：企业整改" in html and "办理：审核延期申请" in html
+    assert "申请延期" in html and "设备采购周期长" in html and "同意延期两个月" in html
+    assert "2026-11-02" in html                       # extension adds to the original deadline
+    assert _diagram_ids(html, "current") == ["rectify", "rectify_deadline"]
+    completed = _diagram_ids(html, "completed")
+    assert "review_extension" in completed and "rectify" not in completed  # rectify is current again
+    assert "（2 次）" not in html and "企业整改" in html
+
+
+def test_overdue_case_shows_flag_timer_and_government_step(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use")
+    timers.advance_clock(ctx, actor("supervisor"), by="P7M")
+    login_as("supervisor")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "是，法定期限已届满" in html
+    assert "期限届满：整改期限届满" in html
+    assert _diagram_ids(html, "current") == ["government_approval"]
+    assert "rectify_deadline" in _diagram_ids(html, "completed")
+
+
+def test_call_activity_is_current_while_its_subprocess_runs(login_as, client, make_case, ctx, work):
+    case_id = make_case("energy_use")
+    timers.advance_clock(ctx, actor("supervisor"), by="P7M")
+    work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
+    work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期未整改"})
+    login_as("supervisor")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert _diagram_ids(html, "current") == ["closure"]
+    assert "关停后续措施：登记退出产能" in html
+    assert "record_exit" not in _diagram_ids(html, "completed")
+
+
+def test_diagram_route_serves_the_pinned_bpmn(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use")
+    login_as("staff", department="environment")
+    answer = client.get(f"/cases/{case_id}/diagram.bpmn")
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/xml"
+    assert answer.get_data(as_text=True) == case_detail.case_bpmn(ctx, actor("supervisor"), case_id)
+    assert 'id="rectify"' in answer.get_data(as_text=True)
+
+
+def test_other_enterprise_gets_404(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A)
+    document = attachments.add_attachment(ctx, actor("staff", "industry"), case_id, "a.pdf", b"%PDF-1.7\n")
+    login_as("enterprise", enterprise=ENTERPRISE_B)
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert client.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
+    assert client.get(f"/cases/{case_id}/attachments/{document.id}").status_code == 404
+
+
+def test_unknown_case_is_404_and_sign_in_is_required(login_as, client, make_case):
+    case_id = make_case("energy_use")
+    assert client.get(f"/cases/{case_id}").status_code == 302
+    login_as("supervisor")
+    assert client.get("/cases/9999").status_code == 404

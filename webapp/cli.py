@@ -12,9 +12,19 @@ from engine.errors import CapexitError
 
 
 def _app(**overrides):
+    """The app for one command; its database connections close when the command ends."""
     from webapp import create_app
+    from webapp.extensions import db
 
-    return create_app(overrides)
+    app = create_app(overrides)
+    click_context = click.get_current_context(silent=True)
+    if click_context is not None:
+        def close() -> None:
+            with app.app_context():
+                db.engine.dispose()
+
+        click_context.call_on_close(close)
+    return app
 
 
 def _ctx(app) -> EngineContext:

@@ -97,8 +97,8 @@ def advance():
     try:
         result = timers.advance_clock(engine_context(), current_actor(), by=by or None, to=None if by else to)
     except InvalidInput as exc:
-        details = "；".join(p.message_en if lang() == "en" else p.message_zh for p in exc.problems)
-        flash(f"{exc.message(lang())}{'：' + details if details else ''}", "error")
+        details = _("；").join(p.message_en if lang() == "en" else p.message_zh for p in exc.problems)
+        flash(f"{exc.message(lang())}{_('：') + details if details else ''}", "error")
         return redirect(url_for("board.board"), 303)
     now = result["now"][:16].replace("T", " ")
     if result["fired"]:

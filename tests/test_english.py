@@ -1,0 +1,167 @@
+"""The English catalogue: complete, current with the sources, and used on the signed-in pages.
+
+The UI is written in Chinese inside ``_()``; ``webapp/translations/en`` supplies English.  A Chinese string added to a
+template or view without a translation makes ``test_every_source_string_is_in_the_catalogue`` fail: extract with the
+command at the top of ``babel.cfg``, run ``pybabel update``, translate, and ``pybabel compile``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from tests.conftest import ENTERPRISE_A
+
+ROOT = Path(__file__).resolve().parent.parent
+BABEL_CFG = ROOT / "babel.cfg"
+CATALOGUE = ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+COMPILED = CATALOGUE.with_suffix(".mo")
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+SKIPPED_DIRS = {"node_modules", "static", "translations", "__pycache__"}
+
+
+def _read_catalogue():
+    with CATALOGUE.open("rb") as handle:
+        return read_po(handle, locale="en")
+
+
+def _method_map():
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with BABEL_CFG.open(encoding="utf-8") as handle:
+        return parse_mapping_cfg(handle, filename=str(BABEL_CFG))
+
+
+def _source_messages() -> dict[str, str]:
+    """Every msgid ``pybabel extract -F babel.cfg`` finds now, with where it was found."""
+    method_map, options_map = _method_map()
+
+    def keep(path: str) -> bool:
+        name = Path(path).name
+        return not (name.startswith((".", "_")) and name != "__init__.py") and name not in SKIPPED_DIRS
+
+    found: dict[str, str] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=KEYWORDS, directory_filter=keep):
+        msgid = message[0] if isinstance(message, tuple) else message
+        found.setdefault(msgid, f"{filename}:{lineno}")
+    return found
+
+
+def test_babel_cfg_covers_views_and_templates():
+    method_map, _options = _method_map()
+    assert ("webapp/**.py", "python") in method_map
+    assert ("webapp/templates/**.html", "jinja2") in method_map
+
+
+def test_catalogue_is_complete_and_valid():
+    catalogue = _read_catalogue()
+    messages = [m for m in catalogue if m.id]
+    assert len(messages) > 300
+    assert not catalogue.fuzzy
+    assert not [m.id for m in messages if m.fuzzy], "fuzzy entries"
+    untranslated = [m.id for m in messages if not (m.string if isinstance(m.string, str) else all(m.string))]
+    assert not untranslated, f"untranslated: {untranslated}"
+    problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue.check() if errors]
+    assert not problems, problems
+    # Placeholders kept exactly (python-format %(name)s and the {name} ones the scripts fill in).
+    for m in messages:
+        assert set(re.findall(r"%\((\w+)\)", m.id)) == set(re.findall(r"%\((\w+)\)", m.string)), m.id
+        assert set(re.findall(r"\{(\w+)\}", m.id)) == set(re.findall(r"\{(\w+)\}", m.string)), m.id
+    assert not [m.id for m in messages if CHINESE.search(m.string)], "Chinese left in a translation"
+
+
+def test_every_source_string_is_in_the_catalogue():
+    in_sources = _source_messages()
+    assert "待办任务" in in_sources and "立案并下达通知" in in_sources  # templates, views and lazy strings
+    catalogue = _read_catalogue()
+    missing = {msgid: where for msgid, where in in_sources.items() if msgid not in catalogue}
+    assert not missing, f"strings without an English translation (pybabel extract/update): {missing}"
+    stale = sorted(m.id for m in catalogue if m.id and m.id not in in_sources and not m.obsolete)
+    assert not stale, f"translations no longer used by the sources: {stale}"
+
+
+@pytest.fixture
+def compiled():
+    """The .mo the app reads (git-ignored, built by scripts/setup.sh): rebuilt from the .po for these tests."""
+    COMPILED.parent.mkdir(parents=True, exist_ok=True)
+    with COMPILED.open("wb") as handle:
+        write_mo(handle, _read_catalogue())
+    return COMPILED
+
+
+def _texts(page: str, tag: str) -> list[str]:
+    """The visible text of every ``<tag>`` element of the page."""
+    found = re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", page, re.S)
+    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", part))).strip() for part in found]
+
+
+def _assert_english(page: str, *, data: tuple[str, ...] = ()) -> None:
+    """No Chinese in the page's navigation and headings, apart from data values such as an enterprise's name."""
+    assert 'lang="en"' in page
+    checked = _texts(page, "nav") + _texts(page, "h1") + _texts(page, "h2") + _texts(page, "title")
+    assert checked
+    for text in checked:
+        for value in data:
+            text = text.replace(value, "")
+        assert not CHINESE.search(text), text
+
+
+@pytest.fixture
+def english(client, compiled):
+    """The client with English chosen (before signing in, as a visitor would)."""
+    client.get("/lang/en")
+    return client
+
+
+def test_login_page_in_english(english):
+    page = english.get("/login").get_data(as_text=True)
+    _assert_english(page)
+    assert "<h1>Sign in</h1>" in page and "Username" in page and "Password" in page
+
+
+def test_staff_pages_in_english(english, login_as, make_case, ctx):
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A)
+    login_as("staff", department="industry")
+    english.get("/lang/en")
+    inbox = english.get("/inbox").get_data(as_text=True)
+    _assert_english(inbox)
+    assert "Task inbox" in inbox and "Cases" in inbox
+    cases = english.get("/cases").get_data(as_text=True)
+    _assert_english(cases)
+    case = english.get(f"/cases/{case_id}").get_data(as_text=True)
+    enterprise = f"企业{ENTERPRISE_A[-4:]}"
+    process = re.search(r'<span class="muted small">(.*?) v\d+</span>', case).group(1)
+    _assert_english(case, data=(enterprise, process))
+    assert "Basic information" in case and "Lead department" in case and "History" in case
+
+
+def test_supervisor_board_in_english(english, login_as, make_case):
+    make_case("energy_use")
+    login_as("supervisor")
+    page = english.get("/board").get_data(as_text=True)
+    _assert_english(page)
+    assert "Timer board" in page and "Deadline calendar" in page and "Simulated clock" in page
+    digest = english.get("/board/digest").get_data(as_text=True)
+    _assert_english(digest)
+
+
+def test_admin_pages_in_english(english, login_as):
+    login_as("admin")
+    for url in ("/admin/users", "/admin/departments", "/admin/calendar"):
+        page = english.get(url).get_data(as_text=True)
+        _assert_english(page)
+        assert "Administration" in page
+
+
+def test_chinese_stays_the_default(client, compiled, login_as):
+    login_as("staff", department="industry")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'lang="zh-CN"' in page and "<h1>待办任务" in page

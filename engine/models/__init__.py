@@ -5,11 +5,12 @@ from .audit import AuditEvent
 from .base import Base, UTCDateTime
 from .cases import Case, CaseStatus, Enterprise
 from .definitions import Definition
+from .drafts import DefinitionDraft, FormVersion
 from .people import ApiToken, Department, User
 from .runtime import OpenTask, WaitingTimer
 from .settings import ClockState, RestDayOverride
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "Department",
+    "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
     "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
 ]

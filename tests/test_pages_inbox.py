@@ -354,3 +354,16 @@ def test_describe_shows_labels(app):
             ("整改结果", "已完成整改，申请复查"), ("整改情况", "完成")]
         assert describe(schema("review_extension"), {"approved": True}) == [("是否同意延期", "是")]
         assert describe(None, {"x": 1}) == [("x", "1")]
+
+
+def test_task_page_shows_the_diagram_with_the_current_step(make_case, login_as, client):
+    from tests.conftest import ENTERPRISE_A
+
+    case_id = make_case("energy_use")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    inbox = client.get("/inbox").get_data(as_text=True)
+    task_id = re.search(r'href="/tasks/([0-9a-f-]{36})"', inbox).group(1)
+    html = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert f'data-xml-url="/cases/{case_id}/diagram.bpmn"' in html
+    current = re.search(r"data-current='([^']*)'", html).group(1)
+    assert "rectify" in current

@@ -169,7 +169,7 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
     with ctx.unit_of_work() as session:
         case = _load_case(session, actor, case_id)
         view = case_view(session, case)
-        workflow, bundle = instances.load(ctx, session, case)
+        workflow, bundle = instances.load(ctx, session, case, readonly=True)
         definition = session.get(Definition, case.definition_id)
         view["days_left"] = (case.deadline - ctx.today(session)).days if case.deadline else None
         view["definition"] = {"process_id": definition.process_id, "version": definition.version,

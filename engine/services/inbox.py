@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from engine.context import Actor, EngineContext
 from engine.definitions import SpecBundle
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, Enterprise, OpenTask
+from engine.models import AuditEvent, Case, Definition, Enterprise, OpenTask
 from engine.parties import DIMENSIONS
 from engine.permissions import may_read_case, may_work_task
-from engine.services import deployments, tasks
+from engine.services import deployments, instances, tasks
+from engine.services.case_detail import diagram_state
 
 PAGE_SIZE = 25
 SOON_DAYS = 7
@@ -197,6 +198,10 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
             "county": enterprise.county if enterprise else "", "industry": enterprise.industry if enterprise else "",
         }
         view["legal_basis"] = legal_basis(bundle, view["key"]) or _dimension_clause(case.dimension)
+        workflow, _ = instances.load(ctx, session, case, readonly=True)
+        definition = session.get(Definition, case.definition_id)
+        view["diagram_case"] = {"id": case.id, "diagram": diagram_state(workflow), "definition": {
+            "process_id": definition.process_id, "version": definition.version, "name": definition.name}}
         view["history"] = _history(ctx, session, bundle, case.id)
         today = view["today"] = ctx.today(session)
         view["due_date"] = date.fromisoformat(view["due"]) if view["due"] else None

@@ -19,9 +19,14 @@ from engine.models import AuditEvent, Case, CaseStatus, OpenTask, WaitingTimer
 from engine.services.deployments import bundle_for_case
 
 
-def load(ctx: EngineContext, session: Session, case: Case) -> tuple[BpmnWorkflow, SpecBundle]:
-    """The case's workflow on its cached spec bundle (from the workflow cache when it holds this version)."""
-    cached = ctx.workflows.take(case.id, case.version) if case.id is not None else None
+def load(ctx: EngineContext, session: Session, case: Case, *, readonly: bool = False
+         ) -> tuple[BpmnWorkflow, SpecBundle]:
+    """The case's workflow on its cached spec bundle.
+
+    A unit of work that will save takes the committed instance from the workflow cache when
+    it holds this version; a read-only one deserializes its own copy and leaves the cache be.
+    """
+    cached = ctx.workflows.take(case.id, case.version) if case.id is not None and not readonly else None
     if cached is not None:
         return cached
     bundle = bundle_for_case(ctx, session, case)

@@ -85,7 +85,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         task, case = _open_task(session, actor, task_id)
         view = task_view(task)
         view["form"] = deployments.read_form(ctx, task.form) if task.form else None
-        workflow, _ = instances.load(ctx, session, case)
+        workflow, _ = instances.load(ctx, session, case, readonly=True)
         spiff_task = runner.find_task(workflow, task_id)
         view["data"] = dict(spiff_task.data) if spiff_task else {}
         view["deadline"] = case.deadline.isoformat() if case.deadline else None

@@ -203,6 +203,24 @@ def bench(quick: bool, json_path: str | None) -> None:
             json.dump(metrics, fh, indent=2)
 
 
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every hash chain of the audit trail and report any break (exit 1 if broken)."""
+    from engine.services.audit import verify
+
+    checked, breaks = verify(_ctx(_app()))
+    for item in breaks:
+        where = f"case {item.case_id}" if item.case_id is not None else "system events"
+        click.echo(f"BROKEN {where}, event {item.event_id}: {item.reason}")
+    click.echo(f"checked {checked} events: {'no break' if not breaks else f'{len(breaks)} breaks'}")
+    sys.exit(1 if breaks else 0)
+
+
 from webapp.cli_import import import_command  # noqa: E402  (the command module imports this one)
 
 main.add_command(import_command)

@@ -1,4 +1,8 @@
-"""The audit trail: one append-only row per state change, written in the same transaction."""
+"""The audit trail: one append-only row per state change, written in the same transaction.
+
+Events form a hash chain per case (and one chain for events without a case): each row
+carries the hash of the previous row of its chain, so a changed or deleted row shows.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +26,5 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(sa.String(64))
     task_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
     detail: Mapped[str] = mapped_column(sa.Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    hash: Mapped[str] = mapped_column(sa.String(64), default="")

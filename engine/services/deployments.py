@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from engine import definitions as defs
 from engine.context import Actor, EngineContext
 from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, Definition
+from engine.models import Case, Definition
 from engine.parties import PARTY_CODES
+from engine.services import audit
 
 
 def latest(session: Session, process_id: str) -> Definition | None:
@@ -72,8 +73,8 @@ def deploy(ctx: EngineContext, session: Session, actor: Actor, data: bytes, *, f
     )
     session.add(row)
     session.flush()
-    session.add(AuditEvent(case_id=None, at=row.deployed_at, actor=actor.username, action="definition_deployed",
-                           detail=json.dumps({"process_id": process_id, "version": row.version}, ensure_ascii=False)))
+    audit.append(session, None, row.deployed_at, actor.username, "definition_deployed", process_id=process_id,
+                 version=row.version)
     return row
 
 

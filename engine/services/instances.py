@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from engine import runner, store
 from engine.context import EngineContext
 from engine.deadlines import Deadline
 from engine.definitions import SpecBundle
-from engine.models import AuditEvent, Case, CaseStatus, OpenTask, WaitingTimer
+from engine.models import Case, CaseStatus, OpenTask, WaitingTimer
 from engine.services.deployments import bundle_for_case
 
 
@@ -107,6 +106,7 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
 
 def audit(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,
           task_id: str | None = None, **detail: Any) -> None:
-    """Append one audit event in the caller's transaction."""
-    session.add(AuditEvent(case_id=case_id, at=at, actor=actor, action=action, task_id=task_id,
-                           detail=json.dumps(detail, ensure_ascii=False, default=str)))
+    """Append one audit event (hash-chained per case) in the caller's transaction."""
+    from engine.services.audit import append
+
+    append(session, case_id, at, actor, action, task_id=task_id, **detail)

@@ -1,0 +1,85 @@
+"""The audit trail: append events to a per-case hash chain, and verify the chains.
+
+Who may call: ``append`` is for the engine's services, inside their unit of work;
+``verify`` for administrators and the CLI (``capexit audit verify``).
+Each event's hash covers its content and the previous event's hash in the same chain
+(the case's, or the chain of events without a case). Appends to one chain are
+serialized: on PostgreSQL by locking the case row (or an advisory lock for the global
+chain); on SQLite by the database's single writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.context import EngineContext
+from engine.models import AuditEvent, Case
+
+GLOBAL_CHAIN_LOCK = 727001
+
+
+def event_hash(prev_hash: str, case_id: int | None, at: datetime, actor: str, action: str, task_id: str | None,
+               detail: str) -> str:
+    """SHA-256 over the previous hash and the event's content (canonical JSON)."""
+    body = json.dumps([prev_hash, case_id, at.isoformat(), actor, action, task_id, detail], ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _lock_chain(session: Session, case_id: int | None) -> None:
+    if session.bind.dialect.name != "postgresql":
+        return
+    if case_id is None:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_CHAIN_LOCK})
+    else:
+        session.execute(sa.select(Case.id).where(Case.id == case_id).with_for_update())
+
+
+def append(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,
+           task_id: str | None = None, **detail: Any) -> AuditEvent:
+    """Append one event to its chain in the caller's transaction."""
+    _lock_chain(session, case_id)
+    chain = AuditEvent.case_id.is_(None) if case_id is None else AuditEvent.case_id == case_id
+    prev = session.scalar(sa.select(AuditEvent.hash).where(chain).order_by(AuditEvent.id.desc()).limit(1)) or ""
+    text = json.dumps(detail, ensure_ascii=False, default=str)
+    event = AuditEvent(case_id=case_id, at=at, actor=actor, action=action, task_id=task_id, detail=text,
+                       prev_hash=prev, hash=event_hash(prev, case_id, at, actor, action, task_id, text))
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """An event whose stored hash or link does not match the chain."""
+
+    case_id: int | None
+    event_id: int
+    reason: str
+
+
+def verify(ctx: EngineContext) -> tuple[int, list[ChainBreak]]:
+    """Recompute every chain; returns (events checked, breaks found)."""
+    breaks: list[ChainBreak] = []
+    checked = 0
+    last: dict[int | None, str] = {}
+    with ctx.unit_of_work() as session:
+        rows = session.execute(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars()
+        for event in rows:
+            checked += 1
+            prev = last.get(event.case_id, "")
+            if event.prev_hash != prev:
+                breaks.append(ChainBreak(event.case_id, event.id, "link to the previous event does not match "
+                                         "(an event was removed, inserted or reordered)"))
+            expected = event_hash(event.prev_hash, event.case_id, event.at, event.actor, event.action,
+                                  event.task_id, event.detail)
+            if event.hash != expected:
+                breaks.append(ChainBreak(event.case_id, event.id, "content does not match its hash (changed)"))
+            last[event.case_id] = event.hash
+    return checked, breaks

@@ -1,0 +1,92 @@
+"""The audit trail is hash-chained per case; a changed, removed or inserted row is reported."""
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from engine.models import AuditEvent
+from engine.services import audit
+from tests.conftest import CLOCK_START
+
+
+def _drive(make_case, work) -> int:
+    case_id = make_case("energy_use")
+    work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "改造"})
+    work(case_id, "review_extension", {"approved": True, "opinion": "同意"})
+    return case_id
+
+
+def test_a_clean_trail_verifies(ctx, make_case, work):
+    _drive(make_case, work)
+    checked, breaks = audit.verify(ctx)
+    assert checked >= 4 and breaks == []
+
+
+def test_each_event_links_to_the_previous_one_of_its_case(ctx, make_case, work):
+    case_id = _drive(make_case, work)
+    make_case("quality", industry="cement")
+    with ctx.unit_of_work() as session:
+        rows = session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
+    assert rows[0].prev_hash == ""
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+
+
+def test_a_changed_row_is_reported(ctx, make_case, work):
+    case_id = _drive(make_case, work)
+    with ctx.unit_of_work() as session:
+        target = session.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_id == case_id,
+                                                                AuditEvent.action == "task_completed")).first()
+        session.execute(sa.update(AuditEvent).where(AuditEvent.id == target)
+                        .values(detail='{"data": {"approved": false}}'))
+    checked, breaks = audit.verify(ctx)
+    assert [(b.case_id, b.event_id) for b in breaks] == [(case_id, target)]
+    assert "changed" in breaks[0].reason
+
+
+def test_a_removed_row_is_reported(ctx, make_case, work):
+    case_id = _drive(make_case, work)
+    with ctx.unit_of_work() as session:
+        ids = session.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_id == case_id)
+                              .order_by(AuditEvent.id)).all()
+        session.execute(sa.delete(AuditEvent).where(AuditEvent.id == ids[1]))
+    _, breaks = audit.verify(ctx)
+    assert [b.event_id for b in breaks] == [ids[2]]
+
+
+def test_the_cli_reports_a_break(app, ctx, make_case, work):
+    from webapp.cli import main
+
+    case_id = _drive(make_case, work)
+    env = {"CAPEXIT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CAPEXIT_CLOCK": "simulated",
+           "CAPEXIT_CLOCK_START": CLOCK_START, "CAPEXIT_SECRET_KEY": "cli"}
+    ok = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert ok.exit_code == 0 and "no break" in ok.output
+    with ctx.unit_of_work() as session:
+        first = session.scalar(sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.case_id == case_id))
+        session.execute(sa.update(AuditEvent).where(AuditEvent.id == first).values(actor="someone_else"))
+    broken = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert broken.exit_code == 1 and f"BROKEN case {case_id}, event {first}" in broken.output
+
+
+def test_the_migration_chains_events_written_before_it(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.clock import SystemClock
+    from engine.context import EngineContext
+    from engine.db import MIGRATIONS, make_engine, make_session_factory, upgrade_schema
+
+    db_engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    with db_engine.begin() as connection:
+        for n in range(3):
+            connection.execute(sa.text(
+                "INSERT INTO audit_events (case_id, at, actor, action, detail) "
+                "VALUES (NULL, '2026-03-02 01:00:00.000000', 'system', 'definition_deployed', :d)"), {"d": f'{{"n": {n}}}'})
+    upgrade_schema(db_engine)
+    checked, breaks = audit.verify(EngineContext(make_session_factory(db_engine), SystemClock()))
+    db_engine.dispose()
+    assert checked == 3 and breaks == []

@@ -16,6 +16,7 @@ from engine.errors import PermissionDenied
 from engine.models import User
 from engine.services import users
 from webapp.extensions import engine_context
+from webapp.login_limits import limiter
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -75,11 +76,18 @@ def login():
         return redirect(landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
+        address = request.remote_addr or "?"
+        wait = limiter().wait_seconds(form.username.data, address)
+        if wait:
+            flash(_("登录失败次数过多，请 %(m)s 分钟后再试", m=(wait + 59) // 60), "error")
+            return render_template("login.html", form=form), 429
         try:
             user = users.authenticate(engine_context(), form.username.data, form.password.data)
         except PermissionDenied:
+            limiter().failed(form.username.data, address)
             flash(_("用户名或密码错误"), "error")
             return render_template("login.html", form=form), 401
+        limiter().succeeded(form.username.data)
         login_user(_web_user(user))
         target = request.args.get("next", "")
         if not target.startswith("/") or target.startswith("//"):

@@ -7,8 +7,9 @@ from flask import Response, g, request
 from engine.errors import InvalidInput, PermissionDenied
 from engine.permissions import may_deploy
 from engine.services import cases, deployments, inbox, reports, tasks, timers, users
-from webapp.api import api, authenticated, json_body
+from webapp.api import api, authenticated, error_response, json_body, language
 from webapp.extensions import engine_context
+from webapp.login_limits import limiter
 from webapp.pages.forms import parse_submission
 
 
@@ -16,7 +17,17 @@ from webapp.pages.forms import parse_submission
 def issue_token():
     body = json_body()
     ctx = engine_context()
-    user = users.authenticate(ctx, body.get("username", ""), body.get("password", ""))
+    username, address = str(body.get("username", "")), request.remote_addr or "?"
+    wait = limiter().wait_seconds(username, address)
+    if wait:
+        return error_response(429, f"Too many failed sign-ins; try again in {(wait + 59) // 60} minutes"
+                              if language() == "en" else f"登录失败次数过多，请 {(wait + 59) // 60} 分钟后再试")
+    try:
+        user = users.authenticate(ctx, username, body.get("password", ""))
+    except PermissionDenied:
+        limiter().failed(username, address)
+        raise
+    limiter().succeeded(username)
     return {"token": users.issue_token(ctx, user), "role": user.role}
 
 

@@ -1,5 +1,6 @@
 """The database tables, one small family per module."""
 
+from .announcements import Announcement
 from .attachments import Attachment
 from .audit import AuditEvent
 from .base import Base, UTCDateTime
@@ -11,6 +12,6 @@ from .runtime import OpenTask, WaitingTimer
 from .settings import ClockState, RestDayOverride
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
+    "Announcement", "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
     "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
 ]

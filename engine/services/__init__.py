@@ -1,9 +1,18 @@
-"""The engine's public face: a few services, each call one unit of work.
+"""The engine's public face: services, each call one unit of work (load, act, save, audit, commit).
 
-- ``deployments``: what is deployed (check, deploy, versions, parsed specs)
-- ``cases``: start a case, read a case
-- ``tasks``: inbox queries, read and complete a user task
-- ``timers``: list waiting timers, fire the due ones, move the simulated clock
-- ``history``: the audit trail (read only)
-- ``users``: accounts, passwords and API tokens
+Core (the procedures):
+- ``deployments``: what is deployed (check, deploy, versions, parsed specs, forms)
+- ``cases``: open a case, read it (the contract view)
+- ``tasks``: inbox query, read, claim/release and complete a user task
+- ``timers``: list waiting timers, sweep the due ones, move the simulated clock
+- ``audit``: the hash-chained audit trail (append inside a unit of work, verify)
+- ``users``, ``accounts``: sign-in, tokens, user and department administration
+- ``rest_days``: administrators' corrections of the rest-day calendar
+
+Read models and helpers for the pages:
+- ``inbox``, ``case_list``, ``case_detail``, ``board``: queries over the index tables
+- ``intake``, ``bulk_import``: checks and creation of cases from forms and spreadsheets
+- ``attachments``: documents on a case; ``reports``: the annual workbook
+
+``instances`` is internal: loading and saving a case's workflow and its index rows.
 """

@@ -1,0 +1,122 @@
+"""Concurrent writers: real threads, each with its own app (own connection pool and workflow cache),
+as two worker processes would be. Run on PostgreSQL with CAPEXIT_TEST_DATABASE_URL (CI does), and on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from engine.clock import parse_instant
+from engine.errors import Conflict
+from engine.models import AuditEvent, OpenTask
+from engine.services import cases, tasks, timers
+from tests.conftest import CLOCK_START, ENTERPRISE_A, actor
+from webapp import create_app
+from webapp.extensions import db
+
+ROUNDS = 8
+LATE_REPORT = {"outcome": "rectified", "report": "迟交"}
+
+
+@pytest.fixture
+def second_ctx(app):
+    """Another app on the same database: a second worker process."""
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
+                        "SECRET_KEY": "test-secret", "CAPEXIT_CLOCK": "simulated",
+                        "CAPEXIT_CLOCK_START": CLOCK_START})
+    yield other.extensions["capexit"]
+    with other.app_context():
+        db.engine.dispose()
+
+
+def race(*calls):
+    """Run the calls at the same moment in threads; return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the race's loser is what we examine
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def audit_actions(ctx, case_id: int) -> Counter:
+    with ctx.unit_of_work() as session:
+        return Counter(session.scalars(sa.select(AuditEvent.action).where(AuditEvent.case_id == case_id)))
+
+
+def test_the_same_task_completed_twice_at_once_succeeds_once(ctx, second_ctx, make_case):
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    data = {"outcome": "rectified", "report": "已整改"}
+    for _ in range(ROUNDS):
+        case_id = make_case("energy_use")
+        task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
+        results = race(lambda t=task_id: tasks.complete_task(ctx, firm, t, data),
+                       lambda t=task_id: tasks.complete_task(second_ctx, firm, t, data))
+        wins = [r for r in results if isinstance(r, dict)]
+        losses = [r for r in results if isinstance(r, Exception)]
+        assert len(wins) == 1, results
+        assert len(losses) == 1 and isinstance(losses[0], Conflict), results
+        assert audit_actions(ctx, case_id)["task_completed"] == 1
+        case = cases.get_case(second_ctx, actor("supervisor"), case_id)
+        assert [t["key"] for t in case["open_tasks"]] == ["reinspect"]
+
+
+def test_sweepers_running_together_fire_each_timer_once(ctx, second_ctx, make_case):
+    case_ids = [make_case("energy_use", industry="cement") for _ in range(60)]
+    third_app_ctx = second_ctx  # a third sweeper shares the second app, on another thread
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
+    results = race(lambda: timers.sweep(ctx), lambda: timers.sweep(second_ctx), lambda: timers.sweep(third_app_ctx))
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sum(r.fired for r in results) == len(case_ids)
+    for case_id in case_ids:
+        assert audit_actions(ctx, case_id)["timer_fired"] == 1
+    with ctx.unit_of_work() as session:
+        keys = Counter(session.scalars(sa.select(OpenTask.key).where(OpenTask.case_id.in_(case_ids))))
+    assert keys == {"government_approval": len(case_ids)}
+    assert timers.sweep(ctx).fired == 0 and timers.sweep(second_ctx).fired == 0
+
+
+def test_a_completion_racing_its_deadline_ends_in_one_legal_state(ctx, second_ctx, make_case):
+    """At the deadline, the enterprise's late report and the sweep race: the deadline wins either way."""
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    for _ in range(ROUNDS):
+        timers.set_clock(ctx, actor("admin"), parse_instant(CLOCK_START))
+        case_id = make_case("energy_use")
+        task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
+        timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
+        results = race(lambda t=task_id: tasks.complete_task(ctx, firm, t, LATE_REPORT),
+                       lambda: timers.sweep(second_ctx))
+        assert isinstance(results[0], Conflict), results
+        actions = audit_actions(ctx, case_id)
+        assert actions["timer_fired"] == 1 and actions["task_completed"] == 0
+        case = cases.get_case(ctx, actor("supervisor"), case_id)
+        assert case["overdue"] is True
+        assert [t["key"] for t in case["open_tasks"]] == ["government_approval"]
+
+
+def test_a_completion_just_before_the_deadline_races_the_sweep_safely(ctx, second_ctx, make_case):
+    """One minute before the deadline ends, the report is in time; a concurrent sweep fires nothing."""
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    timers.set_clock(ctx, actor("admin"), parse_instant(CLOCK_START))
+    case_id = make_case("energy_use")
+    task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-02T23:59:00+08:00"))
+    results = race(lambda: tasks.complete_task(ctx, firm, task_id, {"outcome": "rectified", "report": "按期"}),
+                   lambda: timers.sweep(second_ctx))
+    assert isinstance(results[0], dict) and results[1].fired == 0, results
+    actions = audit_actions(ctx, case_id)
+    assert actions["task_completed"] == 1 and actions["timer_fired"] == 0

@@ -22,11 +22,16 @@ clock), never on the instance database. One run measures:
 ``sweep_idle_10k_ms`` / ``sweep_due_1k_s``
     one ``engine.services.timers.sweep`` with many waiting cases and none due, and
     one that fires a thousand due timers (verified: each fired exactly once).
+``inbox_page_ms_10k`` / ``board_page_ms_10k``
+    server time of ``GET /inbox`` (a department's staff user) and ``GET /board`` (a
+    supervisor) through the Flask test client with 10,000 open cases of every dimension
+    at a spread of stages, on a database of their own (target < 100 ms; see
+    ``bench/pages_bench.py``), with the service calls alone beside them.
 
 ``run(quick, echo, scale)`` prints the table through ``echo`` and returns the metrics;
 ``scale`` shrinks every size (the test runs ``scale=0.05``). The metric names stay
-the same whatever the sizes; ``sweep_idle_cases`` and ``sweep_due_timers`` say how
-many there were.
+the same whatever the sizes; ``sweep_idle_cases``, ``sweep_due_timers`` and ``pages_open_cases``
+say how many there were.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
+from bench import pages_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -83,6 +90,8 @@ class Sizes:
     idle_seeds: int  # real cases cloned in SQL to reach idle_waiting
     idle_reps: int  # idle sweeps timed
     due_timers: int  # timers fired by the timed due sweep (one per real case)
+    pages_open: int = 10_000  # open cases behind the timed inbox and board pages
+    page_reps: int = 21  # requests timed per page
 
     def scaled(self, factor: float) -> Sizes:
         """Smaller (or larger) sizes, each kept at a workable minimum."""
@@ -92,11 +101,12 @@ class Sizes:
         due = s(self.due_timers, 3)
         seeds = s(self.idle_seeds, 2)
         return Sizes(s(self.bare_cases, 3), s(self.engine_cases, 2), max(s(self.idle_waiting, 20), due + seeds + 1),
-                     seeds, s(self.idle_reps, 3), due)
+                     seeds, s(self.idle_reps, 3), due, s(self.pages_open, 60), s(self.page_reps, 3))
 
 
 FULL = Sizes(bare_cases=300, engine_cases=100, idle_waiting=10_000, idle_seeds=200, idle_reps=21, due_timers=1_000)
-QUICK = Sizes(bare_cases=150, engine_cases=40, idle_waiting=2_000, idle_seeds=100, idle_reps=11, due_timers=200)
+QUICK = Sizes(bare_cases=150, engine_cases=40, idle_waiting=2_000, idle_seeds=100, idle_reps=11, due_timers=200,
+              pages_open=10_000, page_reps=15)
 
 
 ROUNDS = 5
@@ -279,6 +289,13 @@ def _environment(**values: str) -> Iterator[None]:
 @contextlib.contextmanager
 def throwaway_engine() -> Iterator[Any]:
     """An engine context on a fresh SQLite file in a temporary folder (simulated clock), removed afterwards."""
+    with throwaway_app() as (_, ctx):
+        yield ctx
+
+
+@contextlib.contextmanager
+def throwaway_app() -> Iterator[tuple[Any, Any]]:
+    """The web app and its engine context on a fresh SQLite file in a temporary folder, removed afterwards."""
     from webapp import create_app
     from webapp.cli import initialise
 
@@ -294,7 +311,7 @@ def throwaway_engine() -> Iterator[Any]:
         ctx = app.extensions["capexit"]
         db_engine = ctx.session_factory.kw["bind"]
         initialise(ctx)
-        yield ctx
+        yield app, ctx
     finally:
         if db_engine is not None:
             db_engine.dispose()
@@ -590,6 +607,7 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
         ("  sweep_due_per_timer_ms", _fmt(m["sweep_due_per_timer_ms"], "ms"), "engine_tx_ms",
          _fmt(m["sweep_due_per_timer_ms"] / m["engine_tx_ms"], "x")),
         ("  sweep_due_timers_per_s", _fmt(m["sweep_due_timers_per_s"], "/s"), "", ""),
+        *pages_bench.table_rows(m),
     ]
     headers = ("metric", "value (median)", "baseline or target", "ratio")
     widths = [max(len(headers[i]), *(len(r[i]) for r in rows)) for i in range(4)]
@@ -624,6 +642,7 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
         f"  due sweep: one sweep firing the rectify deadlines of {m['sweep_due_timers']:,.0f} real cases (clock moved "
         "just past them with set_clock, before every idle deadline); verified: each of them has exactly one "
         "timer_fired audit event and waits on government_approval, no other case fired.",
+        *pages_bench.notes(m),
     ]
     return out
 
@@ -670,6 +689,8 @@ def run(quick: bool = False, echo: Callable[[str], Any] = print, scale: float = 
         metrics["engine_vs_bare"] = metrics["engine_tx_ms"] / metrics["bare_tx_ms"]
         echo(f"  timers: {sizes.due_timers} due cases, {sizes.idle_waiting} waiting ...")
         metrics.update(measure_timers(ctx, sizes, echo))
+    with throwaway_app() as (app, ctx):
+        metrics.update(pages_bench.measure(app, ctx, sizes.pages_open, sizes.page_reps, echo))
     metrics["total_s"] = time.perf_counter() - began
     echo("")
     for line in render(metrics, sizes, quick, bare_runner.path, rounds):

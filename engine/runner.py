@@ -21,6 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.clock import SHANGHAI, install_timer_clock, pinned_now
 from engine.definitions import SpecBundle
 from engine.expressions import attach_safe_engine, make_script_engine
+from engine.parties import PARTY_CODES
 
 install_timer_clock()
 
@@ -123,6 +124,25 @@ def timer_due_at(task: Task) -> datetime | None:
     return due.astimezone(UTC) if isinstance(due, datetime) else None
 
 
+def _department(task: Task, props: dict[str, str]) -> str | None:
+    """The department named in the task's data by its ``departmentFrom`` property (one per instance of a
+    multi-instance task, e.g. the annual report's confirmations), if it is a known party."""
+    name = props.get("departmentFrom")
+    value = task.data.get(name) if name else None
+    return value if isinstance(value, str) and value in PARTY_CODES else None
+
+
+def _due_date(task: Task, props: dict[str, str]) -> date | None:
+    """The ``dueDate`` property ("MM-DD") in the year ``report_year`` of the task's data (not a legal deadline)."""
+    raw, year = props.get("dueDate"), task.data.get("report_year")
+    if not raw or not isinstance(year, int):
+        return None
+    try:
+        return date.fromisoformat(f"{year:04d}-{raw}")
+    except ValueError:
+        return None
+
+
 def position(workflow: BpmnWorkflow, bundle: SpecBundle) -> Position:
     """Open user tasks, waiting timers and end state of an instance."""
     out = Position()
@@ -143,9 +163,9 @@ def position(workflow: BpmnWorkflow, bundle: SpecBundle) -> Position:
             id=str(task.id),
             key=spec.bpmn_id,
             name=spec.bpmn_name or spec.bpmn_id,
-            lane_department=bundle.lanes.get((task.workflow.spec.name, spec.bpmn_id), ""),
+            lane_department=_department(task, props) or bundle.lanes.get((task.workflow.spec.name, spec.bpmn_id), ""),
             form=props.get("formJsonSchemaFilename"),
-            due=due_by_parent.get(task.parent.id) if task.parent else None,
+            due=_due_date(task, props) or (due_by_parent.get(task.parent.id) if task.parent else None),
             deadline_running=props.get("deadlineRunning") == "true",
         ))
     out.finished = workflow.is_completed()

@@ -17,7 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from lxml import etree
-from process_graphs import LANES, PROCESSES
+from process_graphs_annual import LANES, PROCESSES  # process_graphs.py plus the annual report
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -318,6 +318,10 @@ def semantic(proc, root):
         for f in proc["flows"]:
             if f["source"] == n["id"]:
                 sub(el, "bpmn:outgoing", flow_id(f))
+        if n.get("multi"):  # parallel multi-instance over a collection in the case data
+            loop = sub(el, "bpmn:multiInstanceLoopCharacteristics")
+            sub(loop, "bpmn:loopDataInputRef", n["multi"]["collection"])
+            sub(loop, "bpmn:inputDataItem", id=n["multi"]["item"], name=n["multi"]["item"])
         if n["type"] == "boundaryEvent":
             formal(sub(el, "bpmn:timerEventDefinition"), "bpmn:timeDate", "deadline_at")
     for f in proc["flows"]:

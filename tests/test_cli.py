@@ -12,7 +12,7 @@ from engine.credit_code import make_credit_code
 from webapp.cli import main
 
 START = "2026-03-02T09:00:00+08:00"
-PROCESS_FILES = 7  # processes/*.bpmn
+PROCESS_FILES = 8  # processes/*.bpmn (the dimensions, closure_measures, annual_report)
 GOOD_CODE = make_credit_code("91370800MA3C00010")
 
 

@@ -57,7 +57,7 @@ def parser_with_all():
 
 
 def test_expected_files():
-    assert [p.stem for p in BPMN_FILES] == sorted(DIMENSIONS + ["closure_measures"])
+    assert [p.stem for p in BPMN_FILES] == sorted(DIMENSIONS + ["closure_measures", "annual_report"])
 
 
 @pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.stem)
@@ -90,10 +90,11 @@ def test_semantics(path):
     assert sorted(refs) == sorted(n.get("id") for n in nodes)      # each node in one lane
     for lane in lanes:
         assert props(lane)["department"] in {"lead", "enterprise", "government", "hrss",
-                                             "market", "development"}
+                                             "market", "development", "industry"}
     for task in process.iterfind("bpmn:userTask", NS):
         form = props(task)["formJsonSchemaFilename"]
-        assert form == f"{task.get('id')}.schema.json" and (FORMS / form).is_file()
+        assert form in (f"{task.get('id')}.schema.json", f"annual_{task.get('id')}.schema.json")
+        assert (FORMS / form).is_file()
         assert task.findtext("bpmn:documentation", namespaces=NS).startswith("依据C-")
     for timer in process.iterfind("bpmn:boundaryEvent", NS):
         rule = props(timer)
@@ -102,7 +103,9 @@ def test_semantics(path):
         assert timer.get("cancelActivity") == "true"
         assert timer.findtext("bpmn:timerEventDefinition/bpmn:timeDate", namespaces=NS) == "deadline_at"
     for end in process.iterfind("bpmn:endEvent", NS):
-        if path.stem != "closure_measures":
+        if path.stem == "annual_report":
+            assert props(end) == {"reportStatus": "published"}
+        elif path.stem != "closure_measures":
             assert props(end)["caseStatus"] in {"compliant", "exited"}
     flows = {f.get("id"): f for f in process.iterfind("bpmn:sequenceFlow", NS)}
     for gateway in process.iterfind("bpmn:exclusiveGateway", NS):

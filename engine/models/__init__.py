@@ -1,6 +1,7 @@
 """The database tables, one small family per module."""
 
 from .announcements import Announcement
+from .annual import AnnualReport, ReportStatus
 from .attachments import Attachment
 from .audit import AuditEvent
 from .base import Base, UTCDateTime
@@ -12,6 +13,6 @@ from .runtime import OpenTask, WaitingTimer
 from .settings import ClockState, RestDayOverride
 
 __all__ = [
-    "Announcement", "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
+    "Announcement", "AnnualReport", "ReportStatus", "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
     "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
 ]

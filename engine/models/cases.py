@@ -41,7 +41,8 @@ class Case(Base):
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definitions.id"), index=True)
     called_definitions: Mapped[str] = mapped_column(sa.Text, default="[]")
     dimension: Mapped[str] = mapped_column(sa.String(32), index=True)
-    enterprise_code: Mapped[str] = mapped_column(sa.ForeignKey("enterprises.credit_code"), index=True)
+    # None for a run of the annual report (dimension "annual_report"), which concerns no enterprise
+    enterprise_code: Mapped[str | None] = mapped_column(sa.ForeignKey("enterprises.credit_code"), index=True)
     lead_department: Mapped[str] = mapped_column(sa.ForeignKey("departments.code"), index=True)
     status: Mapped[CaseStatus] = mapped_column(
         sa.Enum(CaseStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),

@@ -13,6 +13,7 @@ Read models and helpers for the pages:
 - ``inbox``, ``case_list``, ``case_detail``, ``board``: queries over the index tables
 - ``intake``, ``bulk_import``: checks and creation of cases from forms and spreadsheets
 - ``attachments``: documents on a case; ``reports``: the annual workbook
+- ``annual``: the annual exit report's run (start on 1 December, confirmations, compilation, publication)
 
 ``instances`` is internal: loading and saving a case's workflow and its index rows.
 """

@@ -89,7 +89,6 @@ def _attached(column: Any) -> Any:
 
 
 HOLDER = sa.func.coalesce(_attached(OpenTask.department), Case.lead_department)
-STEP = sa.func.coalesce(_attached(OpenTask.name), WaitingTimer.task_key)
 
 
 def _ranges(window: Window) -> dict[str, Any]:
@@ -120,12 +119,36 @@ def _last_day(due_at: datetime) -> date:
     return (due_at.astimezone(SHANGHAI) - timedelta(days=1)).date()
 
 
+def _holders(session: Session, case_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(department, name) of the open task each case's timers are attached to (its first task with a ``due``,
+    as ``HOLDER`` picks it), for the cases that have one: one query per 500 cases instead of two correlated
+    subqueries per row."""
+    found: dict[int, tuple[str, str]] = {}
+    ids = sorted(case_ids)
+    for first in range(0, len(ids), 500):
+        for case_id, department, name in session.execute(
+                sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name)
+                .where(OpenTask.case_id.in_(ids[first:first + 500]), OpenTask.due.is_not(None))
+                .order_by(OpenTask.created_at, OpenTask.id)):
+            found.setdefault(case_id, (department, name))
+    return found
+
+
 def _timer_rows(session: Session, window: Window, query: sa.Select) -> list[BoardRow]:
-    rows = session.execute(query.join(Enterprise, Enterprise.credit_code == Case.enterprise_code).add_columns(
-        WaitingTimer.case_id, Enterprise.name, Case.dimension, Case.lead_department, HOLDER, STEP,
-        WaitingTimer.due_at, Case.deadline_rule, Case.deadline_rule_en).order_by(WaitingTimer.due_at, WaitingTimer.id))
-    return [BoardRow(case_id, name, dim, lead, [holder], [step], _last_day(due), (_last_day(due) - window.today).days,
-                     rule, rule_en) for case_id, name, dim, lead, holder, step, due, rule, rule_en in rows]
+    """Board rows of the timers ``query`` selects, soonest first; held by the attached task's department (else the
+    lead), at its step (else the timer's own task)."""
+    found = session.execute(query.join(Enterprise, Enterprise.credit_code == Case.enterprise_code).add_columns(
+        WaitingTimer.case_id, Enterprise.name, Case.dimension, Case.lead_department, WaitingTimer.task_key,
+        WaitingTimer.due_at, Case.deadline_rule, Case.deadline_rule_en).order_by(WaitingTimer.due_at, WaitingTimer.id)
+    ).all()
+    holders = _holders(session, {row[0] for row in found})
+    rows = []
+    for case_id, name, dim, lead, key, due, rule, rule_en in found:
+        holder, step = holders.get(case_id, (lead, key))
+        last = _last_day(due)
+        rows.append(BoardRow(case_id, name, dim, lead, [holder], [step], last, (last - window.today).days,
+                             rule, rule_en))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -175,11 +198,22 @@ def window_of(ctx: EngineContext, session: Session) -> Window:
     return Window(now, now.astimezone(SHANGHAI).date())
 
 
-def _timer_counts(session: Session, window: Window, filters: BoardFilter) -> dict[str, int]:
-    """How many waiting timers each group holds (one pass over the ``due_at`` index)."""
-    ranges = _ranges(window)
-    sums = [sa.func.coalesce(sa.func.sum(sa.case((ranges[g], 1), else_=0)), 0) for g in GROUPS]
-    return dict(zip(GROUPS, session.execute(_timers(filters, *sums, with_case=False)).one(), strict=True))
+def _histogram(session: Session, filters: BoardFilter) -> list[tuple[datetime, int]]:
+    """How many waiting timers run out at each instant, filtered (one pass over the ``due_at`` index; periods
+    end at 24:00 of their last day, so there are about as many instants as days with a deadline)."""
+    return [(due, n) for due, n in session.execute(
+        _timers(filters, WaitingTimer.due_at, sa.func.count(), with_case=False).group_by(WaitingTimer.due_at))]
+
+
+def _timer_counts(session: Session, window: Window, filters: BoardFilter,
+                  histogram: list[tuple[datetime, int]] | None = None) -> dict[str, int]:
+    """How many waiting timers each group holds (from ``_histogram``; the groups as ``_ranges`` draws them)."""
+    counts = dict.fromkeys(GROUPS, 0)
+    week, month = window.end_of(7), window.end_of(30)
+    for due, n in _histogram(session, filters) if histogram is None else histogram:
+        group = "overdue" if due <= window.now else "week" if due < week else "month" if due < month else "later"
+        counts[group] += n
+    return counts
 
 
 def _group_rows(session: Session, window: Window, filters: BoardFilter, group: str, offset: int,
@@ -193,13 +227,19 @@ def _group_rows(session: Session, window: Window, filters: BoardFilter, group: s
 
 
 def _counts_by_department(session: Session, overdue: list[_OverdueCase]) -> Counter[str]:
-    attached = sa.and_(OpenTask.case_id == WaitingTimer.case_id, OpenTask.due.is_not(None))
+    """Running timers per holder: once for each department holding a task it is attached to, else under the
+    lead department; overdue cases under their current departments. Two grouped queries over the index tables
+    that need no case row but its lead department."""
+    attached = (sa.select(OpenTask.case_id, OpenTask.department).where(OpenTask.due.is_not(None))
+                .distinct().subquery())
     totals: Counter[str] = Counter(dict(session.execute(
-        sa.select(OpenTask.department, sa.func.count(sa.distinct(WaitingTimer.id)))
-        .select_from(WaitingTimer).join(OpenTask, attached).group_by(OpenTask.department)).all()))
+        sa.select(attached.c.department, sa.func.count()).select_from(attached)
+        .join(WaitingTimer, WaitingTimer.case_id == attached.c.case_id).group_by(attached.c.department)).all()))
     totals.update(dict(session.execute(
-        sa.select(Case.lead_department, sa.func.count()).select_from(WaitingTimer).join(Case, Case.id == WaitingTimer.case_id)
-        .where(~sa.exists().where(attached)).group_by(Case.lead_department)).all()))
+        sa.select(Case.lead_department, sa.func.count()).select_from(Case)
+        .join(WaitingTimer, WaitingTimer.case_id == Case.id)
+        .where(WaitingTimer.case_id.not_in(sa.select(OpenTask.case_id).where(OpenTask.due.is_not(None))))
+        .group_by(Case.lead_department)).all()))
     totals.update(d for c in overdue for d in c.departments)
     return totals
 
@@ -216,13 +256,17 @@ def _sorted(counts: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def _calendar(session: Session, window: Window) -> list[list[tuple[date, int]]]:
-    """Weeks from this Monday: each day with the number of clocks whose last day it is."""
+def _calendar(session: Session, window: Window,
+              histogram: list[tuple[datetime, int]] | None = None) -> list[list[tuple[date, int]]]:
+    """Weeks from this Monday: each day with the number of clocks whose last day it is (from the unfiltered
+    ``_histogram``)."""
     first = window.today - timedelta(days=window.today.weekday())
     days = [first + timedelta(days=i) for i in range(7 * CALENDAR_WEEKS)]
-    dues = session.scalars(sa.select(WaitingTimer.due_at).where(
-        WaitingTimer.due_at > window.now, WaitingTimer.due_at < window.end_of((days[-1] - window.today).days)))
-    per_day = Counter(_last_day(due) for due in dues)
+    end = window.end_of((days[-1] - window.today).days)
+    per_day: Counter[date] = Counter()
+    for due, n in _histogram(session, BoardFilter()) if histogram is None else histogram:
+        if window.now < due < end:
+            per_day[_last_day(due)] += n
     return [[(day, per_day.get(day, 0)) for day in days[w * 7:(w + 1) * 7]] for w in range(CALENDAR_WEEKS)]
 
 
@@ -238,8 +282,10 @@ def board(ctx: EngineContext, actor: Actor, filters: BoardFilter | None = None, 
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
         every_overdue = _overdue_cases(session, BoardFilter())
-        overdue = every_overdue if filters == BoardFilter() else _overdue_cases(session, filters)
-        counts = _timer_counts(session, window, filters)
+        every_timer = _histogram(session, BoardFilter())
+        unfiltered = filters == BoardFilter()
+        overdue = every_overdue if unfiltered else _overdue_cases(session, filters)
+        counts = _timer_counts(session, window, filters, every_timer if unfiltered else None)
         unfired = counts["overdue"]
         counts["overdue"] += len(overdue)
         offset = (max(page, 1) - 1) * ROW_LIMIT if group in GROUPS else 0
@@ -249,7 +295,7 @@ def board(ctx: EngineContext, actor: Actor, filters: BoardFilter | None = None, 
                   for g in ([group] if group in GROUPS else GROUPS)},
             by_department=_sorted(_counts_by_department(session, every_overdue)),
             by_dimension=_sorted(_counts_by_dimension(session, every_overdue)),
-            calendar=_calendar(session, window),
+            calendar=_calendar(session, window, every_timer),
         )
 
 

@@ -46,7 +46,8 @@ def _query(actor: Actor, filters: CaseFilter) -> sa.Select:
     """Cases joined with their enterprise, visible to the actor and matching the filters."""
     if actor.role not in ROLES and actor.role != "system":
         raise PermissionDenied("无权查看案件", "you may not list cases")
-    query = sa.select(Case, Enterprise).join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+    query = (sa.select(Case, Enterprise).join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+             .where(Case.dimension != "annual_report"))  # the annual report's runs are not cases of an enterprise
     if actor.role == "enterprise":
         query = query.where(Case.enterprise_code == (actor.enterprise_code or ""))
     if filters.status in STATUS_NAMES:

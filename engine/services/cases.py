@@ -144,7 +144,7 @@ def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
     """Render a case row with its open tasks and history."""
     from engine.services.tasks import task_view
 
-    enterprise = session.get(Enterprise, case.enterprise_code)
+    enterprise = session.get(Enterprise, case.enterprise_code) if case.enterprise_code else None  # None: annual report
     tasks = session.scalars(sa.select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at))
     events = session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
     return {

@@ -89,7 +89,8 @@ def urgency(due: date | None, today: date) -> str:
 
 
 def _scoped(query: sa.Select, actor: Actor) -> sa.Select:
-    """The tasks the actor's inbox holds (same rule as ``tasks.visible_tasks_query``)."""
+    """The tasks the actor's inbox holds (same rule as ``tasks.visible_tasks_query``); the enterprise rule needs
+    ``cases`` joined."""
     if actor.role == "staff":
         return query.where(OpenTask.department == actor.department)
     if actor.role == "enterprise":
@@ -100,6 +101,7 @@ def _scoped(query: sa.Select, actor: Actor) -> sa.Select:
 
 
 def _filtered(query: sa.Select, filters: InboxFilters) -> sa.Select:
+    """``query`` narrowed by the filters; joins as ``_tasks`` decided."""
     if filters.dimension:
         query = query.where(Case.dimension == filters.dimension)
     if filters.county:
@@ -115,47 +117,71 @@ def _filtered(query: sa.Select, filters: InboxFilters) -> sa.Select:
         matches = [Enterprise.name.contains(text, autoescape=True),
                    Enterprise.credit_code.contains(text.upper(), autoescape=True)]
         if text.lstrip("#").isdigit() and len(text) < 10:
-            matches.append(Case.id == int(text.lstrip("#")))
+            matches.append(OpenTask.case_id == int(text.lstrip("#")))
         query = query.where(sa.or_(*matches))
     return query
 
 
-def _joined(*columns: Any) -> sa.Select:
-    return (sa.select(*columns).select_from(OpenTask).join(Case, Case.id == OpenTask.case_id)
-            .join(Enterprise, Enterprise.credit_code == Case.enterprise_code))
+def _tasks(actor: Actor, filters: InboxFilters, *columns: Any, case: bool = False, enterprise: bool = False
+           ) -> sa.Select:
+    """``columns`` of the actor's open tasks, filtered, joining ``cases`` and ``enterprises`` only when the scope,
+    the filters or the caller (``case``, ``enterprise``) need them: every open task has its case, and enterprises are
+    outer-joined (an annual report's case has none), so the joins never drop a row, and the department's inbox is
+    read from its index alone."""
+    enterprise = enterprise or bool(filters.county or filters.industry or filters.text.strip())
+    case = case or enterprise or bool(filters.dimension) or actor.role == "enterprise"
+    query = sa.select(*columns).select_from(OpenTask)
+    if case:
+        query = query.join(Case, Case.id == OpenTask.case_id)
+    if enterprise:
+        query = query.outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+    return _filtered(_scoped(query, actor), filters)
 
 
 def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: int = 1,
                sort: str = "due") -> InboxPage:
     """One page (25 rows) of the actor's open tasks, filtered and sorted (``due``, ``case``, ``dimension``;
-    a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox."""
+    a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox.
+
+    Counts read the ``open_tasks`` index alone (the department's slice of ``(department, due)`` for staff);
+    the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension sort) and only its rows are
+    joined with their cases and enterprises.
+    """
     order = _order(sort)
+    unfiltered = filters == InboxFilters()
     with ctx.unit_of_work() as session:
         today = ctx.today(session)
-        scope = _scoped(_joined(OpenTask.id), actor)
         soon = today + timedelta(days=SOON_DAYS)
-        overdue, due_soon = session.execute(_scoped(_joined(
+        total, overdue, due_soon = session.execute(_tasks(
+            actor, InboxFilters(), sa.func.count(),
             sa.func.count(sa.case((OpenTask.due < today, 1))),
-            sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon), 1)))), actor)).one()
+            sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon), 1))))).one()
         counties = sorted(c for c in session.scalars(
-            _scoped(_joined(Enterprise.county).distinct(), actor)) if c)
-        selected = _filtered(scope, filters)
-        total = session.scalar(sa.select(sa.func.count()).select_from(selected.subquery())) or 0
+            _tasks(actor, InboxFilters(), Enterprise.county, enterprise=True).distinct()) if c)
+        if not unfiltered:
+            total = session.scalar(_tasks(actor, filters, sa.func.count()))
+        total = total or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
-        found = session.execute(_filtered(_scoped(_joined(OpenTask, Case, Enterprise), actor), filters)
-                                .order_by(*order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-        rows = [_row(task, case, enterprise, today) for task, case, enterprise in found]
+        ids = session.scalars(_tasks(actor, filters, OpenTask.id, case=sort.removeprefix("-") == "dimension")
+                              .order_by(*order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        found = {task.id: (task, dimension, enterprise) for task, dimension, enterprise in session.execute(
+            sa.select(OpenTask, Case.dimension, Enterprise)
+            .join(Case, Case.id == OpenTask.case_id)
+            .outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+            .where(OpenTask.id.in_(ids)))} if ids else {}
+        rows = [_row(*found[i], today) for i in ids if i in found]
         return InboxPage(rows, total, page, pages, today, overdue or 0, due_soon or 0, counties)
 
 
 def _order(sort: str) -> list[Any]:
-    """ORDER BY for a sort name; tasks without a deadline stay last whichever way the dates run."""
+    """ORDER BY for a sort name; tasks without a deadline stay last whichever way the dates run
+    (``dimension`` needs ``cases`` joined; the case number is the task's ``case_id``)."""
     name = sort.removeprefix("-")
     if name not in SORTS:
         raise InvalidInput("未知的排序方式", "unknown sort order", [Problem(
             f"排序应为 {'、'.join(SORTS)} 之一", f"sort must be one of {', '.join(SORTS)}", field="sort")])
-    column = {"due": OpenTask.due, "case": Case.id, "dimension": Case.dimension}[name]
+    column = {"due": OpenTask.due, "case": OpenTask.case_id, "dimension": Case.dimension}[name]
     primary = column.desc() if sort.startswith("-") else column.asc()
     if name == "due":
         return [OpenTask.due.is_(None), primary, OpenTask.created_at, OpenTask.id]
@@ -164,9 +190,11 @@ def _order(sort: str) -> list[Any]:
     return [primary, OpenTask.created_at, OpenTask.id]
 
 
-def _row(task: OpenTask, case: Case, enterprise: Enterprise, today: date) -> InboxRow:
-    return InboxRow(task.id, task.key, task.name, task.department, case.id, case.dimension, enterprise.name,
-                    enterprise.credit_code, enterprise.county, enterprise.industry, task.due,
+def _row(task: OpenTask, dimension: str, enterprise: Enterprise | None, today: date) -> InboxRow:
+    name, code, county, industry = ("年度报告", "", "", "") if enterprise is None else (  # None: annual report
+        enterprise.name, enterprise.credit_code, enterprise.county, enterprise.industry)
+    return InboxRow(task.id, task.key, task.name, task.department, task.case_id, dimension, name, code, county,
+                    industry, task.due,
                     (task.due - today).days if task.due else None, urgency(task.due, today), task.claimed_by)
 
 
@@ -187,7 +215,7 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         case = session.get(Case, view["case_id"])
         if case is None:
             raise NotFound("任务不存在", "no such task")
-        enterprise = session.get(Enterprise, case.enterprise_code)
+        enterprise = session.get(Enterprise, case.enterprise_code) if case.enterprise_code else None  # annual report
         bundle = deployments.bundle_for_case(ctx, session, case)
         view["case"] = {
             "id": case.id, "dimension": case.dimension, "status": case.status.value,

@@ -24,7 +24,7 @@ from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from engine.models import AuditEvent, Case, OpenTask, WaitingTimer
 from engine.permissions import may_read_case, may_work_task
-from engine.services import announcements, deployments, instances
+from engine.services import announcements, annual, deployments, instances
 
 MAX_EXTENSION_MONTHS = 3
 
@@ -223,6 +223,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
                         key=task.key, name=task.name, department=task.department, data=data)
         announcements.on_task_completed(session, case, task.key, data, workflow, now, actor)
+        annual.on_task_completed(session, case, task, data, workflow, now, actor)
         for timer_key in fired:
             instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key)
         if case.status.value != "open":

@@ -77,8 +77,12 @@ def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
 
 
 def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> SweepResult:
-    """Fire every timer due before now, case by case; safe to run in several processes at once."""
+    """Fire every timer due before now, case by case (after starting the annual report when it is due); safe to
+    run in several processes at once."""
+    from engine.services.annual import start_due_report
+
     now = now or ctx.now()
+    start_due_report(ctx, now)
     result = SweepResult()
     seen: set[int] = set()
     while True:

@@ -107,10 +107,41 @@ def document() -> dict:
                 200: ("definition", {"type": "object", "properties": {
                     "process_id": {"type": "string"}, "version": {"type": "integer"}, "bpmn": {"type": "string"}}}),
                 **COMMON}, params=[_path_param("process_id", "string")])},
-            "/reports/annual/{year}.xlsx": {"get": {"summary": "The annual exit report as Excel", "parameters": [
+            "/reports/annual/{year}.xlsx": {"get": {"summary": "The annual exit report as Excel (approved; else preliminary, 初步汇总)", "parameters": [
                 _path_param("year", "integer")], "responses": {"200": {"description": "xlsx", "content": {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}}}},
             "/openapi.json": {"get": _op("This document", {200: ("OpenAPI", {"type": "object"})}, auth=False)},
+            "/definitions/{process_id}/versions": {"get": _op(
+                "Every version of a definition, newest first, with the cases running and ended on each "
+                "(owners, supervisors, admins)", {
+                    200: ("versions", {"type": "array", "items": {"type": "object", "properties": {
+                        "process_id": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": "string"},
+                        "deployed_at": {"type": "string", "format": "date-time"}, "deployed_by": {"type": "string"},
+                        "note": {"type": "string"}, "sha256": {"type": "string"}, "running_cases": {"type": "integer"},
+                        "ended_cases": {"type": "integer"}, "latest": {"type": "boolean"}}}}), **COMMON},
+                params=[_path_param("process_id", "string")])},
+            "/definitions/{process_id}/versions/{version}": {"get": _op(
+                "One version of a definition with its BPMN text (owners, supervisors, admins)", {
+                    200: ("version", {"type": "object", "required": [
+                        "process_id", "version", "bpmn", "deployed_at", "deployed_by", "note"], "properties": {
+                        "process_id": {"type": "string"}, "version": {"type": "integer"}, "bpmn": {"type": "string"},
+                        "deployed_at": {"type": "string", "format": "date-time"}, "deployed_by": {"type": "string"},
+                        "note": {"type": "string"}}}), **COMMON},
+                params=[_path_param("process_id", "string"), _path_param("version", "integer")])},
+            "/cases/{case_id}/migrate": {"post": _op(
+                "Move a running case to another version of its process (owners, admins): allowed when every step "
+                "it completed or stands on exists unchanged in that version", {
+                    200: ("migrated", {"type": "object", "properties": {
+                        "case_id": {"type": "integer"}, "process_id": {"type": "string"},
+                        "from_version": {"type": "integer"}, "to_version": {"type": "integer"},
+                        "version": {"type": "integer", "description": "the case row's new version"}}}),
+                    **COMMON, 400: ("not allowed: errors give the reasons, each naming the element", _ERROR),
+                    409: ("the case already runs on that version, or changed meanwhile", _ERROR)},
+                body=json_body({"type": "object", "required": ["version"], "properties": {
+                    "version": {"type": "integer"}, "note": {"type": "string", "maxLength": 500},
+                    "case_version": {"type": "integer",
+                                     "description": "optional: the case's version as read; 409 if it changed"}}}),
+                params=[_path_param("case_id", "integer")])},
         },
     }
 

@@ -43,9 +43,10 @@ def roles_required(*roles: str) -> Callable:
 
 def init_app(app: Flask) -> None:
     """Register every page blueprint and the error pages."""
-    from webapp.pages import admin, board, case_page, cases, inbox, public
+    from webapp.pages import admin, board, case_page, cases, inbox, modeler, processes, public, statistics
+    from webapp.pages import annual as annual_report
 
-    for module in (inbox, cases, board, admin, public, case_page):
+    for module in (inbox, cases, board, admin, public, case_page, modeler, statistics, processes, annual_report):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(CapexitError)

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from engine.clock import SHANGHAI, iso
 from engine.errors import InvalidInput
 from engine.parties import DIMENSIONS, PARTIES, PARTY_CODES, party_name
+from engine.services import annual, timers
 from engine.services import board as board_service
-from engine.services import timers
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 
@@ -70,6 +70,7 @@ def board():
         "board/board.html", title=_("计时看板"), board=data, filters=filters, group=group, page=page,
         row_limit=board_service.ROW_LIMIT, simulated=ctx.clock.simulated, now=data.window.now.astimezone(SHANGHAI),
         parties=[p for p in PARTIES], dimensions=DIMENSIONS, advance_choices=ADVANCE_CHOICES,
+        annual_late=annual.unconfirmed_departments(ctx, current_actor()),
         charts={"department": _series(data.by_department, labels["dept_name"]),
                 "dimension": _series(data.by_dimension, labels["dim_name"])},
         **labels)

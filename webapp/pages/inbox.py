@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.parties import DIMENSIONS, INDUSTRIES, PARTIES, party_name
+from engine.services import annual, tasks
 from engine.services import inbox as inbox_service
-from engine.services import tasks
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 from webapp.pages.forms import describe, form_fields, parse_submission
@@ -23,7 +23,9 @@ bp = Blueprint("inbox", __name__)
 ACTIONS = {
     "case_opened": _l("立案并下达通知"), "task_completed": _l("办理"), "task_claimed": _l("认领"),
     "task_released": _l("释放认领"), "timer_fired": _l("期限届满"), "case_compliant": _l("结案：整改达标"),
-    "case_exited": _l("结案：依法关闭退出"),
+    "case_exited": _l("结案：依法关闭退出"), "case_migrated": _l("迁移流程版本"),
+    "attachment_added": _l("上传附件"), "announcement_published": _l("发布公告"),
+    "announcement_withdrawn": _l("撤回公告"),
 }
 
 
@@ -94,6 +96,8 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
 @bp.get("/tasks/<task_id>")
 @roles_required()
 def task(task_id: str):
+    if annual.is_report_task(engine_context(), task_id):  # the annual report's tasks have their own page
+        return redirect(url_for("annual.task", task_id=task_id))
     return _render_task(task_id)
 
 

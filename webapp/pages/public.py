@@ -11,8 +11,9 @@ from flask import Blueprint, flash, jsonify, make_response, redirect, render_tem
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from engine.clock import SHANGHAI
 from engine.errors import InvalidInput
-from engine.services import announcements
+from engine.services import announcements, annual
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 
@@ -37,7 +38,7 @@ def _render(error: InvalidInput | None = None, error_for: int | None = None, rea
     signed_in = current_user.is_authenticated
     board = announcements.public_board(engine_context(), current_actor() if signed_in else None)
     html = render_template("public/public.html", board=board, lang=lang(),
-                           annual_report=None, error=error, error_for=error_for, reason=reason,
+                           annual_report=annual.published_reports(engine_context()), tz=SHANGHAI, error=error, error_for=error_for, reason=reason,
                            min_reason=announcements.MIN_REASON, max_reason=announcements.MAX_REASON)
     response = make_response(html, status)
     return _cacheable(response, signed_in, page=True) if status == 200 else response

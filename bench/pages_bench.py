@@ -6,8 +6,9 @@ with deadlines due this week, this month and later, extension review, re-inspect
 government approval, closure measures running in parallel, and cases whose deadline
 passed and which now wait overdue on government approval), then clones them in bulk
 SQL (cases, open_tasks, waiting_timers rows; each clone gets an enterprise of its own
-in one of the counties) until ``open_cases`` cases are open, in the proportions of
-``RECIPES``. :func:`measure` then signs a Flask test client in and times, in-process
+in one of the counties and is dated up to ``MAX_AGE_DAYS`` earlier than its seed, so
+deadlines spread over the months as in real use) until ``open_cases`` cases are open,
+in the proportions of ``RECIPES``. :func:`measure` then signs a Flask test client in and times, in-process
 with ``perf_counter``, after warm-up requests:
 
 ``inbox_page_ms_10k``

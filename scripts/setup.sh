@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
-.venv/bin/pybabel compile -q -d webapp/translations 2>/dev/null || true
+.venv/bin/pybabel compile --statistics -d webapp/translations >/dev/null
 if ! command -v npm >/dev/null 2>&1; then
   echo "npm is needed to build the diagram and chart assets (install Node.js 20+)" >&2
   exit 1

@@ -5,9 +5,10 @@ clock), never on the instance database. One run measures:
 
 ``bare_tx_ms``
     bare SpiffWorkflow in memory, one transaction = one user-task completion plus
-    ``do_engine_steps`` (default script engine), along the path rectify ->
-    reinspect (fail) -> government_approval -> close_order -> record_exit ->
-    the closure measures of ``closure_measures.bpmn``.
+    ``do_engine_steps`` (default script engine), along the path of a steel case:
+    set_differential_price (C-3.3, in its own branch) -> rectify -> reinspect (fail) ->
+    government_approval -> close_order -> record_exit -> the closure measures of
+    ``closure_measures.bpmn``.
 ``bare_json_tx_ms``
     the same with a full SpiffWorkflow JSON round trip (spec included) per transaction.
 ``engine_mem_tx_ms``
@@ -64,6 +65,8 @@ INDUSTRY = "steel"
 
 # Form data for each step of the measured path, in the order the steps are worked.
 PATH_DATA: dict[str, dict[str, Any]] = {
+    "set_differential_price": {"electricity_price": "differential", "water_price_progressive": True,
+                               "surcharge": "每千瓦时加价0.3元", "effective_from": "2026-03-05"},
     "rectify": {"outcome": "rectified", "report": "已更换高效电机并完成能源审计。"},
     "reinspect": {"result": "fail", "findings": "单位产品能耗仍高于强制性限额标准。"},
     "government_approval": {"approved": True, "opinion": "同意依法关停。"},
@@ -71,20 +74,21 @@ PATH_DATA: dict[str, dict[str, Any]] = {
                     "grounds": "经整改仍未达到强制性能耗限额标准。"},
     "record_exit": {"equipment": "450立方米高炉1座", "capacity_tpy": 400000, "exit_date": "2026-03-20"},
     "resettle_workers": {"workers_affected": 320, "plan": "内部转岗与社保接续。"},
+    "review_special_funds": {"eligible": True, "amount": 500, "basis": "符合职工安置专项资金支持条件。"},
     "cancel_licence": {"licence_no": "XK05-001-00001", "authority": "省市场监督管理局", "requested_on": "2026-03-25"},
     "credit_listing": {"listed_on": "2026-03-25", "platforms": "市级信用信息共享平台", "published": True},
     "revoke_licences_notice": {"licences": "排污许可证", "notified_departments": "生态环境局"},
 }
 PATH_ORDER = list(PATH_DATA)
-EXPECTED_PATH = ["rectify", "reinspect", "government_approval", "close_order", "record_exit",
-                 "resettle_workers", "cancel_licence"]
+MAIN_PATH = ["rectify", "reinspect", "government_approval", "close_order", "record_exit"]
+EXPECTED_PATH = ["set_differential_price", *MAIN_PATH, "resettle_workers", "review_special_funds", "cancel_licence"]
 
 
 @dataclass(frozen=True)
 class Sizes:
     """How much work one run does."""
 
-    bare_cases: int  # instances run along the path in memory (7 transactions each)
+    bare_cases: int  # instances run along the path in memory (9 transactions each)
     engine_cases: int  # cases run along the path through complete_task
     idle_waiting: int  # waiting cases during the idle sweep
     idle_seeds: int  # real cases cloned in SQL to reach idle_waiting
@@ -476,7 +480,8 @@ def verify_due_sweep(ctx: Any, due_ids: list[int]) -> tuple[int, int]:
             .group_by(AuditEvent.case_id)).all())
         waiting_on = {}
         for case_id, key in session.execute(sa.select(OpenTask.case_id, OpenTask.key)
-                                            .where(OpenTask.case_id.in_(due_ids))):
+                                            .where(OpenTask.case_id.in_(due_ids))
+                                            .where(OpenTask.key != "set_differential_price")):  # C-3.3 branch
             waiting_on.setdefault(case_id, []).append(key)
     good = sum(1 for i in due_ids if fired.get(i) == 1 and waiting_on.get(i) == ["government_approval"])
     return good, sum(fired.values())
@@ -614,11 +619,11 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    measures = [k for k in path if k not in EXPECTED_PATH[:5]]
+    measures = [k for k in path if k not in MAIN_PATH]
     out += [
         "",
         f"Sizes ({'quick' if quick else 'full'}; medians over every transaction). Path: {' > '.join(path)} "
-        f"({len(path)} transactions, {len(measures)} of them closure measures: {', '.join(measures)}; "
+        f"({len(path)} transactions, {len(measures)} of them measures: {', '.join(measures)}; "
         "credit_listing is not on an energy_use path)"
         + ("" if path == EXPECTED_PATH else f" [expected {' > '.join(EXPECTED_PATH)}]") + ".",
         f"  bare: {sizes.bare_cases} instances ({int(m['bare_tx_count'])} transactions: task.set_data + task.run + "

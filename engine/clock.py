@@ -18,6 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,10 +75,12 @@ class SimulatedClock:
         if instant.tzinfo is None:
             raise ValueError("the instant needs an offset, e.g. 2026-11-24T09:00:00+08:00")
         row = session.get(ClockState, 1)
-        if row is None:
-            session.add(ClockState(id=1, now=instant.astimezone(UTC)))
-        else:
-            row.now = instant.astimezone(UTC)
+        if row is None:  # the first move: insert the row, unless a concurrent first move just did
+            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+            session.execute(insert(ClockState).values(id=1, now=instant.astimezone(UTC))
+                            .on_conflict_do_nothing(index_elements=["id"]))
+            row = session.get(ClockState, 1)
+        row.now = instant.astimezone(UTC)
         return instant.astimezone(UTC)
 
 

@@ -15,6 +15,10 @@ LANES = {
     "hrss": "市人力资源和社会保障局",
     "market": "市市场监督管理局",
     "development": "市发展和改革委员会",
+    "finance": "市财政局",
+    "land": "市自然资源和规划局",
+    "pboc": "人民银行济宁市中心支行",
+    "banking": "济宁银保监分局",
 }
 
 
@@ -86,7 +90,14 @@ W = {
     "C-2.6 report": "确保落后生产工艺装备或落后产品按时有序退出",
     "C-2.6 close": "通过依法关停、停业、关闭、取缔整个企业，或采取断电、断水，拆除动力装置，封存主体设备等措施"
               "淘汰相关主体设备（生产线），使相应产能不再投入生产",
+    "C-3.1": "统筹中央和省级、市级有关专项资金，对符合条件的企业职工安置、转产转型等予以支持",
+    "C-3.3": "对钢铁、水泥、电解铝等行业能耗、电耗达不到强制性标准的产能，执行差别电价、阶梯电价、惩罚性电价和"
+             "超定额用水累进加价等差别化能源资源价格",
+    "C-3.4": "对未按期退出落后产能的企业，严控新增授信，压缩退出存量贷款",
     "C-3.5": "指导企业落实主体责任，依法妥善处理劳动关系，制定好职工安置方案和风险处置预案",
+    "C-3.6": "产能退出腾退的土地，依法依规分类处置，可采取政府收储改造、原土地使用权人自主或引入市场主体开发改造等"
+             "多种方式盘活",
+    "C-3.6 funds": "地方政府收回原划拨土地使用权后的土地出让收入，可按规定通过预算安排支付产能退出企业职工安置费用",
     "C-3.7": "对因工艺装备落后、环保和能耗不达标被依法关停的企业，由负责关停的有关部门或地方政府通报"
              "市场监管部门，由市场监管部门报请上级发证机关依法注销生产许可证",
     "C-3.8": "对未按期完成落后产能退出的企业，由相关部门将有关信息纳入市级信用信息共享平台和人民银行"
@@ -166,9 +177,45 @@ def rectification(pid, name, clause, close, before, timer_rule, notice="下达�
                 nodes=nodes, flows=flows)
 
 
-ENERGY_USE = rectification(
+# C-3.3: differential prices for these industries' capacity failing energy limits (energy_use cases).
+PRICED = 'industry in ("steel", "cement", "aluminium")'
+
+
+def with_price_measure(proc):
+    """Add C-3.3 to an energy-use process: a parallel branch from the notice in which `development` sets the
+    differential prices (ending on its own, so rectification never waits on it), and on the compliant path
+    `lift_differential_price` before ``end_compliant``; an exit ends the prices with the closure (no lift)."""
+    proc["lanes"].append("development")
+    proc["nodes"][1:1] = [xor("price_route", "lead", "是否执行差别化价格"), par("price_fork", "lead"),
+                          task("set_differential_price", "执行差别化电价水价", "development", *doc("C-3.3")),
+                          end("price_set", "差别化价格已执行", "development")]
+    proc["nodes"].extend([xor("lift_route", "lead", "是否解除差别化价格"),
+                          task("lift_differential_price", "解除差别化电价水价", "development", *doc("C-3.3")),
+                          xor("lift_merge", "lead")])
+    flows = []
+    for f in proc["flows"]:
+        if (f["source"], f["target"]) == ("notice", "rectify_merge"):
+            flows += [flow("notice", "price_route"),
+                      flow("price_route", "price_fork", PRICED, name="钢铁水泥电解铝"),
+                      flow("price_route", "rectify_merge", default=True, name="其他行业"),
+                      flow("price_fork", "rectify_merge"),
+                      flow("price_fork", "set_differential_price"),
+                      flow("set_differential_price", "price_set")]
+        elif (f["source"], f["target"]) == ("reinspect_result", "end_compliant"):
+            flows += [{**f, "target": "lift_route"},
+                      flow("lift_route", "lift_differential_price", PRICED, name="已执行差别化价格"),
+                      flow("lift_route", "lift_merge", default=True, name="其他行业"),
+                      flow("lift_differential_price", "lift_merge"),
+                      flow("lift_merge", "end_compliant")]
+        else:
+            flows.append(f)
+    proc["flows"] = flows
+    return proc
+
+
+ENERGY_USE = with_price_measure(rectification(
     "energy_use", "能耗不达标产能整改退出", "C-2.1", "C-2.1 close",
-    ([], [flow("notice", "rectify_merge")]), {"months": 6})
+    ([], [flow("notice", "rectify_merge")]), {"months": 6}))
 
 ENVIRONMENTAL = rectification(
     "environmental", "环保不达标产能整改退出", "C-2.2", "C-2.2 close",
@@ -242,20 +289,32 @@ for _proc, _reinspect, _loop in ((TECHNOLOGY, "C-2.5 dismantle", "dismantle_merg
     _proc["nodes"] += _nodes
     _proc["flows"] += _flows
 
+OVERDUE_EXIT = 'overdue == True and dimension in ("technology", "phase_out")'
+WHOLE_SITE = 'dimension == "phase_out" and exit_method == "close_enterprise"'
+
 CLOSURE_MEASURES = dict(
-    id="closure_measures", name="关停后续措施", clauses="C-3.5 C-3.7 C-3.8",
-    lanes=["lead", "hrss", "market", "development"],
+    id="closure_measures", name="关停后续措施", clauses="C-3.1 C-3.4 C-3.5 C-3.6 C-3.7 C-3.8",
+    lanes=["lead", "market", "hrss", "finance", "land", "development", "pboc", "banking"],
     nodes=[start("closure_start", "关停退出", "lead"),
            task("record_exit", "登记退出产能", "lead", *doc("C-4.2")),
            par("measures_fork", "lead"),
            task("resettle_workers", "职工安置方案", "hrss", *doc("C-3.5")),
+           task("review_special_funds", "审核职工安置和转产专项资金", "finance", *doc("C-3.1")),
            xor("licence_route", "lead", "证照处理"),
            task("revoke_licences_notice", "通报吊销相关证照", "lead", *doc("C-2.4 close")),
            task("cancel_licence", "报请注销生产许可证", "market", *doc("C-3.7")),
            xor("licence_merge", "lead"),
            xor("credit_route", "development", "是否逾期未退出"),
+           par("credit_fork", "development"),
            task("credit_listing", "纳入信用平台并公布", "development", *doc("C-3.8")),
+           task("restrict_credit_pboc", "落实差别化信贷政策", "pboc", *doc("C-3.4")),
+           task("restrict_credit_banking", "严控新增授信压缩贷款", "banking", *doc("C-3.4")),
+           par("credit_join", "development"),
            xor("credit_merge", "development"),
+           xor("land_route", "land", "是否整体关闭企业"),
+           task("dispose_land", "腾退土地分类处置", "land", *doc("C-3.6")),
+           task("land_funds", "土地收入安排职工安置费用", "finance", *doc("C-3.6 funds")),
+           xor("land_merge", "land"),
            par("measures_join", "lead"),
            end("closure_done", "后续措施完成", "lead")],
     flows=[flow("closure_start", "record_exit"),
@@ -263,7 +322,9 @@ CLOSURE_MEASURES = dict(
            flow("measures_fork", "resettle_workers"),
            flow("measures_fork", "licence_route"),
            flow("measures_fork", "credit_route"),
-           flow("resettle_workers", "measures_join"),
+           flow("measures_fork", "land_route"),
+           flow("resettle_workers", "review_special_funds"),
+           flow("review_special_funds", "measures_join"),
            flow("licence_route", "revoke_licences_notice", 'dimension == "safety"', name="安全"),
            flow("licence_route", "cancel_licence",
                 'dimension in ("energy_use", "environmental", "technology", "phase_out")',
@@ -272,11 +333,21 @@ CLOSURE_MEASURES = dict(
            flow("revoke_licences_notice", "licence_merge"),
            flow("cancel_licence", "licence_merge"),
            flow("licence_merge", "measures_join"),
-           flow("credit_route", "credit_listing", 'overdue == True and dimension in ("technology", "phase_out")',
-                name="逾期未退出"),
+           flow("credit_route", "credit_fork", OVERDUE_EXIT, name="逾期"),
            flow("credit_route", "credit_merge", default=True, name="按期"),
-           flow("credit_listing", "credit_merge"),
+           flow("credit_fork", "credit_listing"),
+           flow("credit_fork", "restrict_credit_pboc"),
+           flow("credit_fork", "restrict_credit_banking"),
+           flow("credit_listing", "credit_join"),
+           flow("restrict_credit_pboc", "credit_join"),
+           flow("restrict_credit_banking", "credit_join"),
+           flow("credit_join", "credit_merge"),
            flow("credit_merge", "measures_join"),
+           flow("land_route", "dispose_land", WHOLE_SITE, name="整体关闭"),
+           flow("land_route", "land_merge", default=True, name="其他"),
+           flow("dispose_land", "land_funds"),
+           flow("land_funds", "land_merge"),
+           flow("land_merge", "measures_join"),
            flow("measures_join", "closure_done")])
 
 PROCESSES = [ENERGY_USE, ENVIRONMENTAL, QUALITY, SAFETY, TECHNOLOGY, PHASE_OUT, CLOSURE_MEASURES]

@@ -29,6 +29,7 @@ FORMS = {
     "cancel_licence": {"licence_no": "XK05-001", "authority": "山东省市场监督管理局", "requested_on": "2026-10-12"},
     "revoke_licences_notice": {"licences": "安全生产许可证", "notified_departments": "market"},
     "credit_listing": {"listed_on": "2026-10-12", "platforms": "市信用信息共享平台", "published": True},
+    "review_special_funds": {"eligible": True, "amount": 50, "basis": "符合职工安置专项资金支持条件"},
 }
 # (code suffix, name, county, industry, dimension, lead, capacity in t/a)
 CLOSURES = [
@@ -104,7 +105,8 @@ def year_of_cases(ctx, work):
     ids = {c[0]: close_case(ctx, work, *c) for c in CLOSURES}
     compliant = open_case(ctx, "0201", "达标钢铁", "任城区", "steel", "energy_use", "industry")
     work(compliant, "rectify", {"outcome": "rectified"})
-    assert work(compliant, "reinspect", PASS)["status"] == "compliant"
+    work(compliant, "reinspect", PASS)
+    assert finish(ctx, work, compliant)["status"] == "compliant"  # steel: C-3.3 prices set and lifted
     still_open = open_case(ctx, "0202", "整改中水泥", "兖州区", "cement", "environmental", "environment")
     return {"closed": ids, "compliant": compliant, "open": still_open}
 

@@ -25,6 +25,8 @@ ISO_SHANGHAI = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CASE_KEYS = {"id", "dimension", "status", "lead_department", "deadline", "deadline_rule", "open_tasks", "history"}
 TASK_KEYS = {"id", "key", "name", "department", "due"}
+UNPRICED = "flat_glass"  # energy_use without the C-3.3 price measure (tests/test_measures.py has those)
+FUNDS = {"eligible": True, "amount": 120, "basis": "符合职工安置专项资金支持条件"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def test_every_route_needs_a_token(client):
 def test_energy_use_extension_then_compliant(client, who):
     industry = who("staff", "industry")
     firm = who("enterprise", enterprise=ENTERPRISE_A)
-    case = open_case(client, industry, "energy_use")
+    case = open_case(client, industry, "energy_use", industry=UNPRICED)
     assert isinstance(case["id"], int)
     case = get_case(client, industry, case["id"])
     check_case_shape(case)
@@ -253,6 +255,7 @@ def test_environmental_overdue_to_exited_and_annual_report(client, who):
         "resettle_workers": "hrss", "cancel_licence": "market"}
     case = complete(client, who("staff", "hrss"), case, "resettle_workers", {"workers_affected": 120, "plan": "转岗安置"})
     assert case["status"] == "open"
+    case = complete(client, who("staff", "finance"), case, "review_special_funds", FUNDS)
     case = complete(client, who("staff", "market"), case, "cancel_licence",
                     {"licence_no": "XK08-001", "authority": "省市场监管局", "requested_on": "2026-10-02"})
     assert case["status"] == "exited"
@@ -313,6 +316,8 @@ def test_safety_suspension_to_exited(client, who):
     case = complete(client, emergency, case, "revoke_licences_notice",
                     {"licences": "安全生产许可证", "notified_departments": "市场监管、生态环境"})
     case = complete(client, who("staff", "hrss"), case, "resettle_workers", {"workers_affected": 300, "plan": "内部转岗"})
+    assert case["status"] == "open"
+    case = complete(client, who("staff", "finance"), case, "review_special_funds", FUNDS)
     assert case["status"] == "exited"
 
 
@@ -330,6 +335,8 @@ def test_technology_dismantle_to_exited(client, who):
     case = complete(client, industry, case, "record_exit",
                     {"equipment": "中频炉 2 台", "capacity_tpy": 50000, "exit_date": TODAY})
     case = complete(client, who("staff", "hrss"), case, "resettle_workers", {"workers_affected": 0, "plan": "无"})
+    case = complete(client, who("staff", "finance"), case, "review_special_funds",
+                    {"eligible": False, "basis": "无职工安置"})
     case = complete(client, who("staff", "market"), case, "cancel_licence",
                     {"licence_no": "XK05-002", "authority": "省市场监管局", "requested_on": TODAY})
     assert case["status"] == "exited"
@@ -360,10 +367,19 @@ def test_phase_out_missed_exit_deadline_to_exited_with_credit_listing(client, wh
     case = complete(client, development, case, "record_exit",
                     {"equipment": "预焙槽", "capacity_tpy": 80000, "exit_date": "2026-05-04"})
     assert {t["key"]: t["department"] for t in case["open_tasks"]} == {
-        "resettle_workers": "hrss", "cancel_licence": "market", "credit_listing": "development"}
+        "resettle_workers": "hrss", "cancel_licence": "market", "credit_listing": "development",
+        "restrict_credit_pboc": "pboc", "restrict_credit_banking": "banking", "dispose_land": "land"}
     case = complete(client, who("staff", "hrss"), case, "resettle_workers", {"workers_affected": 50, "plan": "安置"})
+    case = complete(client, who("staff", "finance"), case, "review_special_funds", FUNDS)
     case = complete(client, who("staff", "market"), case, "cancel_licence",
                     {"licence_no": "XK-3", "authority": "省局", "requested_on": "2026-05-04"})
+    case = complete(client, who("staff", "pboc"), case, "restrict_credit_pboc", {
+        "credit_system_recorded": True, "guidance_issued_on": "2026-05-04", "measures": "严控新增授信"})
+    case = complete(client, who("staff", "banking"), case, "restrict_credit_banking", {
+        "new_credit_stopped": True, "loan_balance": 2000, "reduction_plan": "年内压缩退出", "notified_on": "2026-05-04"})
+    case = complete(client, who("staff", "land"), case, "dispose_land", {
+        "disposal_method": "market_redevelopment", "area_m2": 30000, "plan": "引入市场主体开发改造"})
+    case = complete(client, who("staff", "finance"), case, "land_funds", {"amount": 0, "budget_basis": "非划拨土地"})
     assert case["status"] == "open"
     case = complete(client, development, case, "credit_listing",
                     {"listed_on": "2026-05-04", "platforms": "信用中国（山东济宁）", "published": True})
@@ -390,7 +406,7 @@ def test_timers_soonest_first(client, who):
 
 def test_other_department_cannot_complete(client, who, ctx):
     industry = who("staff", "industry")
-    case = open_case(client, industry, "energy_use")
+    case = open_case(client, industry, "energy_use", industry=UNPRICED)
     firm = who("enterprise", enterprise=ENTERPRISE_A)
     case = complete(client, firm, get_case(client, industry, case["id"]), "rectify",
                     {"outcome": "rectified", "report": "done"})
@@ -736,7 +752,7 @@ def test_clock_advance_by_and_to(client, who, ctx):
 def test_clock_advance_fires_due_timers(client, who):
     supervisor = who("supervisor")
     industry = who("staff", "industry")
-    case = open_case(client, industry, "energy_use")
+    case = open_case(client, industry, "energy_use", industry=UNPRICED)
     # the last day (2 Sep) is still within the period: nothing fires
     answer = client.post(f"{API}/clock/advance", json={"to": "2026-09-02T23:59:00+08:00"}, headers=supervisor)
     assert answer.get_json()["fired"] == 0

@@ -31,7 +31,7 @@ CLOSURE = (ROOT / "processes" / "closure_measures.bpmn").read_text(encoding="utf
 OWNER = Actor("owner_rules", "owner")
 TIMER_DATE = '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline_at</bpmn:timeDate>'
 CONDITION = 'result == "pass"'
-CONDITION_FLOW = "flow_reinspect_result_to_end_compliant"
+CONDITION_FLOW = "flow_reinspect_result_to_lift_route"
 
 
 def replaced(old: str, new: str, text: str = ENERGY) -> str:
@@ -169,9 +169,9 @@ def test_reachability_follows_boundary_events_and_subprocess_starts():
 
 
 @pytest.mark.parametrize(("old", "new", "element_id", "words"), [
-    ('sourceRef="notice"', 'sourceRef="ghost"', "flow_notice_to_rectify_merge", "source 'ghost' names no element"),
-    ('targetRef="end_compliant"', 'targetRef="ghost"', CONDITION_FLOW, "target 'ghost' names no element"),
-    ('targetRef="end_compliant"', 'targetRef="lane_lead"', CONDITION_FLOW, "target 'lane_lead' names no element"),
+    ('sourceRef="notice"', 'sourceRef="ghost"', "flow_notice_to_price_route", "source 'ghost' names no element"),
+    ('targetRef="lift_route"', 'targetRef="ghost"', CONDITION_FLOW, "target 'ghost' names no element"),
+    ('targetRef="lift_route"', 'targetRef="lane_lead"', CONDITION_FLOW, "target 'lane_lead' names no element"),
     ('<bpmn:sequenceFlow id="flow_closure_to_end_exited" sourceRef="closure" targetRef="end_exited"/>', "",
      "closure", "no outgoing sequence flow"),
     ('<bpmn:sequenceFlow id="flow_closure_to_end_exited" sourceRef="closure" targetRef="end_exited"/>', "",

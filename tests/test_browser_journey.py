@@ -119,12 +119,18 @@ def test_environmental_case_from_intake_to_exit(page, live_server, browser_login
         page.fill("input[name=exit_date]", "2026-10-30")
         submit(page)
 
-        # 5. Worker resettlement (hrss) and cancellation of the production licence (market).
+        # 5. Worker resettlement (hrss), special funds (finance), cancellation of the production licence (market).
         with person(page, live_server, browser_login, "staff", department="hrss") as hrss:
             open_task(hrss, live_server, case_id, "职工安置方案")
             hrss.fill("input[name=workers_affected]", "126")
             hrss.fill("textarea[name=plan]", "转岗安置 80 人，内部退养 21 人，依法解除劳动合同并经济补偿 25 人。")
             submit(hrss)
+        with person(page, live_server, browser_login, "staff", department="finance") as finance:  # C-3.1
+            open_task(finance, live_server, case_id, "审核职工安置和转产专项资金")
+            finance.check("input[name=eligible][value=true]")
+            finance.fill("input[name=amount]", "180")
+            finance.fill("textarea[name=basis]", "符合市级职工安置专项资金支持条件。")
+            submit(finance)
         with person(page, live_server, browser_login, "staff", department="market") as market:
             open_task(market, live_server, case_id, "报请注销生产许可证")
             market.fill("input[name=licence_no]", "XK08-001-00123")
@@ -138,9 +144,9 @@ def test_environmental_case_from_intake_to_exit(page, live_server, browser_login
         assert "关停退出" in badge.inner_text()
         history = page.locator("#history").inner_text()
         for step in ("立案", "期限届满", "办理：审批关停", "办理：下达关停决定", "办理：登记退出产能",
-                     "办理：职工安置方案", "办理：报请注销生产许可证", "关停退出结案"):
+                     "办理：职工安置方案", "办理：审核职工安置和转产专项资金", "办理：报请注销生产许可证", "关停退出结案"):
             assert step in history, step
-        assert page.locator("#history tr[data-action=task_completed]").count() == 5
+        assert page.locator("#history tr[data-action=task_completed]").count() == 6
         assert "案件已结案" in page.locator("#h-deadline").locator("..").inner_text()
         page.wait_for_selector("#case-diagram[data-state=ready]")
         screenshot(page, "journey-case-exited")

@@ -62,7 +62,7 @@ def test_the_same_task_completed_twice_at_once_succeeds_once(ctx, second_ctx, ma
     firm = actor("enterprise", enterprise=ENTERPRISE_A)
     data = {"outcome": "rectified", "report": "已整改"}
     for _ in range(ROUNDS):
-        case_id = make_case("energy_use")
+        case_id = make_case("energy_use", industry="flat_glass")
         task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
         results = race(lambda t=task_id: tasks.complete_task(ctx, firm, t, data),
                        lambda t=task_id: tasks.complete_task(second_ctx, firm, t, data))
@@ -76,7 +76,7 @@ def test_the_same_task_completed_twice_at_once_succeeds_once(ctx, second_ctx, ma
 
 
 def test_sweepers_running_together_fire_each_timer_once(ctx, second_ctx, make_case):
-    case_ids = [make_case("energy_use", industry="cement") for _ in range(60)]
+    case_ids = [make_case("energy_use", industry="flat_glass") for _ in range(60)]
     third_app_ctx = second_ctx  # a third sweeper shares the second app, on another thread
     timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
     results = race(lambda: timers.sweep(ctx), lambda: timers.sweep(second_ctx), lambda: timers.sweep(third_app_ctx))
@@ -95,7 +95,7 @@ def test_a_completion_racing_its_deadline_ends_in_one_legal_state(ctx, second_ct
     firm = actor("enterprise", enterprise=ENTERPRISE_A)
     for _ in range(ROUNDS):
         timers.set_clock(ctx, actor("admin"), parse_instant(CLOCK_START))
-        case_id = make_case("energy_use")
+        case_id = make_case("energy_use", industry="flat_glass")
         task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
         timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
         results = race(lambda t=task_id: tasks.complete_task(ctx, firm, t, LATE_REPORT),
@@ -112,7 +112,7 @@ def test_a_completion_just_before_the_deadline_races_the_sweep_safely(ctx, secon
     """One minute before the deadline ends, the report is in time; a concurrent sweep fires nothing."""
     firm = actor("enterprise", enterprise=ENTERPRISE_A)
     timers.set_clock(ctx, actor("admin"), parse_instant(CLOCK_START))
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry="flat_glass")
     task_id = next(t["id"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
     timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-02T23:59:00+08:00"))
     results = race(lambda: tasks.complete_task(ctx, firm, task_id, {"outcome": "rectified", "report": "按期"}),

@@ -182,7 +182,7 @@ def test_script_extension_on_a_user_task_is_refused(client, owner):
 
 
 CONDITION = 'result == "pass"'
-CONDITION_FLOW = "flow_reinspect_result_to_end_compliant"
+CONDITION_FLOW = "flow_reinspect_result_to_lift_route"
 
 
 @pytest.mark.parametrize("expression", [
@@ -344,7 +344,7 @@ def test_new_version_for_new_cases_old_cases_keep_theirs(client, api_token, owne
     def open_case(code: str) -> dict:
         answer = client.post(f"{API}/cases", headers=industry, json={
             "dimension": "energy_use", "finding": {},
-            "enterprise": {"name": f"企业{code[-4:]}", "credit_code": code, "county": "任城区", "industry": "steel"}})
+            "enterprise": {"name": f"企业{code[-4:]}", "credit_code": code, "county": "任城区", "industry": "flat_glass"}})
         assert answer.status_code == 201, answer.get_json()
         return answer.get_json()
 

@@ -16,7 +16,8 @@ def _diagram_ids(html: str, name: str) -> list[str]:
 
 
 def test_page_shows_deadline_rule_open_tasks_history_and_diagram(login_as, client, make_case, ctx):
-    case_id = make_case("energy_use", finding={"standard": "GB 21256-2013", "evidence": "现场检查记录"})
+    case_id = make_case("energy_use", industry="flat_glass",  # flat glass: no C-3.3 price task runs alongside
+                        finding={"standard": "GB 21256-2013", "evidence": "现场检查记录"})
     login_as("staff", department="industry")
     answer = client.get(f"/cases/{case_id}")
     html = answer.get_data(as_text=True)
@@ -44,7 +45,7 @@ def test_enterprise_sees_its_task_link_and_its_case(login_as, client, make_case)
 
 
 def test_history_shows_completed_form_data_and_the_extended_deadline(login_as, client, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry="flat_glass")
     work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备采购周期长"})
     work(case_id, "review_extension", {"approved": True, "opinion": "同意延期两个月"})
     login_as("supervisor")
@@ -59,7 +60,7 @@ def test_history_shows_completed_form_data_and_the_extended_deadline(login_as, c
 
 
 def test_overdue_case_shows_flag_timer_and_government_step(login_as, client, make_case, ctx):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry="flat_glass")
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
     login_as("supervisor")
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
@@ -70,7 +71,7 @@ def test_overdue_case_shows_flag_timer_and_government_step(login_as, client, mak
 
 
 def test_call_activity_is_current_while_its_subprocess_runs(login_as, client, make_case, ctx, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry="flat_glass")
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
     work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
     work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期未整改"})

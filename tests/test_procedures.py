@@ -49,7 +49,20 @@ MEASURE_FORMS = {
     "credit_listing": {"listed_on": "2026-10-12", "platforms": "市信用信息共享平台；信用中国（山东济宁）",
                        "published": True},
     "revoke_licences_notice": {"licences": "安全生产许可证", "notified_departments": "market"},
+    "review_special_funds": {"eligible": True, "amount": 200, "basis": "符合职工安置专项资金支持条件"},
+    "restrict_credit_pboc": {"credit_system_recorded": True, "guidance_issued_on": "2026-10-12",
+                             "measures": "指导金融机构严控新增授信"},
+    "restrict_credit_banking": {"new_credit_stopped": True, "loan_balance": 3500, "reduction_plan": "一年内压缩退出",
+                                "notified_on": "2026-10-12"},
+    "dispose_land": {"disposal_method": "government_purchase", "area_m2": 52000, "plan": "政府收储改造"},
+    "land_funds": {"amount": 800, "budget_basis": "土地出让收入按预算安排职工安置费用"},
 }
+# measures that open when another one is done (C-3.1 after C-3.5; the land funds after the land disposal, C-3.6)
+FOLLOW_UPS = {"resettle_workers": ("review_special_funds", "finance"), "dispose_land": ("land_funds", "finance")}
+# C-3.4 and C-3.8 for an exit not completed in time
+OVERDUE_EXIT_MEASURES = {"credit_listing": "development", "restrict_credit_pboc": "pboc",
+                         "restrict_credit_banking": "banking"}
+UNPRICED = "flat_glass"  # an energy_use case without the C-3.3 price measure (tests/test_measures.py has those)
 SEALED = {"water_cut": True, "power_cut": True, "power_unit_removed": True, "equipment_sealed": True,
           "sealed_on": "2026-03-03"}
 COMMITTED = {"commitment": "本企业承诺不再恢复生产", "committed": True}
@@ -150,15 +163,17 @@ def finish_closure(work, case_id: int, measures: dict[str, str]) -> dict:
 
 
 def complete_measures(work, case_id: int, case: dict, measures: dict[str, str]) -> dict:
-    """The measures after record_exit are exactly ``measures``; complete them one by one."""
+    """The measures after record_exit are exactly ``measures``; complete them one by one (and their follow-ups)."""
     assert open_tasks(case) == sorted(measures.items())
     assert case["status"] == "open"
     assert_deadline(case, None)
     remaining = dict(measures)
-    for key in sorted(measures):
+    while remaining:
+        key = min(remaining)
         assert case["status"] == "open"
         case = work(case_id, key, MEASURE_FORMS[key])
         del remaining[key]
+        remaining.update([FOLLOW_UPS[key]] if key in FOLLOW_UPS else [])
         assert open_tasks(case) == sorted(remaining.items())
     assert case["status"] == "exited"
     assert actions(case)[-1] == "case_exited"
@@ -172,7 +187,7 @@ def complete_measures(work, case_id: int, case: dict, measures: dict[str, str]) 
 
 # (dimension, industry, lead department, licence measure after a closure)
 RECTIFICATION = [
-    pytest.param("energy_use", "steel", "industry", {"cancel_licence": "market"}, id="energy-steel"),
+    pytest.param("energy_use", UNPRICED, "industry", {"cancel_licence": "market"}, id="energy-flat-glass"),
     pytest.param("energy_use", "coal", "energy", {"cancel_licence": "market"}, id="energy-coal"),
     pytest.param("environmental", "steel", "environment", {"cancel_licence": "market"}, id="environmental"),
     pytest.param("quality", "steel", "market", {}, id="quality"),
@@ -232,7 +247,7 @@ def test_overdue_rectification_is_closed_without_credit_listing(ctx, make_case, 
     case = finish_closure(work, case_id, {"resettle_workers": "hrss", **licence})
     tail = completed(case)[completed(case).index("government_approval"):]
     assert tail[:3] == ["government_approval", "close_order", "record_exit"]
-    assert sorted(tail[3:]) == sorted(["resettle_workers", *licence])
+    assert sorted(tail[3:]) == sorted(["resettle_workers", "review_special_funds", *licence])
 
 
 @pytest.mark.parametrize(("dimension", "industry", "lead", "licence"), RECTIFICATION)
@@ -270,7 +285,7 @@ EXTENDABLE = [pytest.param("energy_use", "industry", id="energy"),
 
 @pytest.mark.parametrize(("dimension", "lead"), EXTENDABLE)
 def test_granted_extension_moves_the_current_deadline(ctx, make_case, work, dimension, lead):
-    case_id = start_rectification(ctx, make_case, work, dimension, "steel", lead)
+    case_id = start_rectification(ctx, make_case, work, dimension, UNPRICED, lead)
     assert timers.advance_clock(ctx, SUPERVISOR, by="P5M")["fired"] == 0  # 2026-08-02
     case = work(case_id, "rectify", extension(2))
     assert open_tasks(case) == [("review_extension", lead)]
@@ -294,7 +309,7 @@ def test_granted_extension_moves_the_current_deadline(ctx, make_case, work, dime
 
 @pytest.mark.parametrize(("dimension", "lead"), EXTENDABLE)
 def test_refused_extension_keeps_the_original_deadline(ctx, make_case, work, dimension, lead):
-    case_id = start_rectification(ctx, make_case, work, dimension, "steel", lead)
+    case_id = start_rectification(ctx, make_case, work, dimension, UNPRICED, lead)
     original_rule = view(ctx, case_id)["deadline_rule"]
     work(case_id, "rectify", extension(3))
     case = work(case_id, "review_extension", {"approved": False, "opinion": "理由不充分"})
@@ -316,7 +331,7 @@ def test_refused_extension_keeps_the_original_deadline(ctx, make_case, work, dim
 
 @pytest.mark.parametrize("months", [4, 0])
 def test_extension_outside_one_to_three_months_is_refused_and_changes_nothing(ctx, make_case, work, months):
-    case_id = start_rectification(ctx, make_case, work, "energy_use", "steel", "industry")
+    case_id = start_rectification(ctx, make_case, work, "energy_use", UNPRICED, "industry")
     before = view(ctx, case_id)
     with pytest.raises(InvalidInput) as refused:
         work(case_id, "rectify", extension(months))
@@ -547,8 +562,7 @@ def test_technology_dismantle_overdue_goes_to_government(ctx, make_case, work):
     assert open_tasks(case) == [("government_approval", "government")]
     assert fired(case) == ["dismantle_deadline_timer"] and case["overdue"] is True
     approve_and_order_closure(work, case_id, "industry")
-    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market",
-                                   "credit_listing": "development"})
+    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market", **OVERDUE_EXIT_MEASURES})
 
 
 def test_technology_government_refusal_returns_to_reinspection(ctx, make_case, work):
@@ -592,8 +606,7 @@ def test_phase_out_overdue_goes_to_government(ctx, make_case, work):
     assert open_tasks(case) == [("government_approval", "government")]
     assert fired(case) == ["exit_deadline_timer"]
     approve_and_order_closure(work, case_id, "industry")
-    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market",
-                                   "credit_listing": "development"})
+    finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market", **OVERDUE_EXIT_MEASURES})
 
 
 def test_phase_out_deadline_in_the_past_is_refused(ctx, make_case, work):
@@ -609,7 +622,7 @@ def test_phase_out_deadline_in_the_past_is_refused(ctx, make_case, work):
 
 
 def test_timer_does_not_fire_on_the_last_day_but_just_after_midnight(ctx, make_case):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     assert clock_to(ctx, "2026-09-02T23:59:00+08:00")["fired"] == 0
     assert timers.sweep(ctx).fired == 0
     case = view(ctx, case_id)
@@ -622,7 +635,7 @@ def test_timer_does_not_fire_on_the_last_day_but_just_after_midnight(ctx, make_c
 
 
 def test_timer_fires_exactly_once(ctx, make_case):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     assert timers.advance_clock(ctx, SUPERVISOR, by="P7M")["fired"] == 1
     assert timers.sweep(ctx).fired == 0
     assert timers.sweep(ctx).fired == 0
@@ -634,7 +647,7 @@ def test_timer_fires_exactly_once(ctx, make_case):
 
 
 def test_timer_survives_a_restart(app, ctx, make_case):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     assert timers.advance_clock(ctx, SUPERVISOR, by="P3M")["fired"] == 0  # mid-way through the period
     _dispose(app)  # the first process goes away
     restarted = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
@@ -656,7 +669,7 @@ def test_timer_survives_a_restart(app, ctx, make_case):
 
 def test_timer_fired_inside_a_task_completion_is_audited(ctx, make_case, work):
     """The review of an extension outlasts the original deadline; refusing it brings back an expired timer."""
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     work(case_id, "rectify", extension(2))
     assert timers.advance_clock(ctx, SUPERVISOR, by="P7M")["fired"] == 0  # no timer waits during the review
     case = work(case_id, "review_extension", {"approved": False, "opinion": "不同意"})
@@ -669,7 +682,7 @@ def test_timer_fired_inside_a_task_completion_is_audited(ctx, make_case, work):
 
 
 def test_rectify_completed_after_the_deadline_before_a_sweep_is_overdue(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     timers.set_clock(ctx, SUPERVISOR, datetime(2026, 9, 5, 9, 0, tzinfo=SHANGHAI))  # moves; sweeps nothing
     with contextlib.suppress(Conflict, NotFound):
         work(case_id, "rectify", RECTIFIED)
@@ -685,7 +698,7 @@ def test_rectify_completed_after_the_deadline_before_a_sweep_is_overdue(ctx, mak
 
 
 def test_state_is_stored_without_spec_and_reloads_with_the_safe_engine(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     timers.advance_clock(ctx, SUPERVISOR, by="P7M")
     approve_and_order_closure(work, case_id, "industry")
     case = work(case_id, "record_exit", RECORD_EXIT)  # now inside the closure_measures call activity
@@ -719,7 +732,7 @@ def test_a_new_enterprise_can_open_a_case_in_every_dimension(ctx, make_case, dim
 
 def test_the_deadline_keeps_running_while_an_extension_is_reviewed(ctx, make_case, work):
     """Applying for an extension does not stop the legal clock: the review shows the running deadline."""
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     case = work(case_id, "rectify", extension(2))
     assert open_tasks(case) == [("review_extension", "industry")]
     assert case["deadline"] == "2026-09-02" and "2026-09-02" in case["deadline_rule"]

@@ -31,6 +31,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "cancel_licence": {"licence_no": "XK-1", "authority": "山东省市场监督管理局", "requested_on": "2026-06-01"},
     "credit_listing": {"listed_on": "2026-10-02", "platforms": "信用中国（山东济宁）", "published": True},
     "revoke_licences_notice": {"licences": "安全生产许可证", "notified_departments": "market"},
+    "review_special_funds": {"eligible": False, "basis": "不符合专项资金支持条件"},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENERGY = (ROOT / "processes" / "energy_use.bpmn").read_text(encoding="utf-8")
 CLOSURE = (ROOT / "processes" / "closure_measures.bpmn").read_text(encoding="utf-8")
 OWNER = Actor("owner_li", "owner")
+UNPRICED = "flat_glass"  # energy_use without the C-3.3 price branch (tests/test_measures.py)
 
 LEGAL_REVIEW = """<bpmn:userTask id="legal_review" name="法制审核">
       <bpmn:extensionElements>
@@ -127,7 +129,7 @@ def test_diff_of_a_rename_a_replacement_and_a_moved_shape():
     assert [c.id for c in replaced.added] == ["site_reinspect"] and [c.id for c in replaced.removed] == ["reinspect"]
     assert {c.id for c in replaced.changed} == {"reinspect_merge", "reinspect_result", "flow_reinspect_merge_to_reinspect",
                                                 "flow_reinspect_to_reinspect_result"}
-    moved = ENERGY.replace('<dc:Bounds x="1465" y="530"', '<dc:Bounds x="1475" y="540"')
+    moved = re.sub(r'(bpmnElement="government_approval">\s*<dc:Bounds) x="\d+" y="\d+"', r'\1 x="15" y="25"', ENERGY)
     assert moved != ENERGY and versions.diff_definitions(ENERGY, moved).empty
 
 
@@ -146,7 +148,7 @@ def test_diff_sees_conditions_timers_properties_lanes_and_documentation():
                         "<spiffworkflow:properties>\n          "
                         '<spiffworkflow:property name="formJsonSchemaFilename" value="close_order')
     changed = {c.id: c.what for c in versions.diff_definitions(ENERGY, text).changed}
-    assert changed == {"flow_reinspect_result_to_end_compliant": ("condition",),
+    assert changed == {"flow_reinspect_result_to_lift_route": ("condition",),
                        "rectify_deadline": ("properties", "timer"), "reinspect": ("lane",),
                        "close_order": ("documentation",)}
 
@@ -154,9 +156,9 @@ def test_diff_sees_conditions_timers_properties_lanes_and_documentation():
 # --- new cases on the newest version, running ones stay --------------------------------------------------------
 
 def test_new_cases_run_v2_while_old_cases_stay_and_complete_on_v1(ctx, make_case, work):
-    old_pass, old_fail = make_case("energy_use"), make_case("energy_use")
+    old_pass, old_fail = make_case("energy_use", industry=UNPRICED), make_case("energy_use", industry=UNPRICED)
     assert deploy(ctx, with_legal_review(), note="增加法制审核") == {"process_id": "energy_use", "version": 2}
-    new = make_case("energy_use")
+    new = make_case("energy_use", industry=UNPRICED)
     assert [case_version(ctx, c) for c in (old_pass, old_fail, new)] == [1, 1, 2]
     work(old_pass, "rectify", {"outcome": "rectified", "reason": "已整改"})
     assert work(old_pass, "reinspect", {"result": "pass", "findings": "达标"})["status"] == "compliant"
@@ -188,7 +190,7 @@ def test_reading_versions_is_for_owners_supervisors_and_admins(ctx):
 # --- migration -------------------------------------------------------------------------------------------------
 
 def test_case_waiting_on_rectify_migrates_and_then_follows_the_new_step(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     with ctx.unit_of_work() as session:
         before_task = session.scalar(sa.select(OpenTask.id).where(OpenTask.case_id == case_id))
         before_timer = session.execute(sa.select(WaitingTimer.id, WaitingTimer.due_at)
@@ -214,7 +216,7 @@ def test_case_waiting_on_rectify_migrates_and_then_follows_the_new_step(ctx, mak
 
 
 def test_deadline_still_fires_after_migration(ctx, make_case):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     deploy(ctx, with_legal_review())
     migration.migrate_case_to_version(ctx, actor("admin"), case_id, 2, "")
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
@@ -223,7 +225,7 @@ def test_deadline_still_fires_after_migration(ctx, make_case):
 
 
 def test_case_back_on_rectify_after_an_extension_migrates(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备采购"})
     work(case_id, "review_extension", {"approved": True, "opinion": "同意"})
     deploy(ctx, with_legal_review())
@@ -235,9 +237,9 @@ def test_case_back_on_rectify_after_an_extension_migrates(ctx, make_case, work):
 
 
 def test_case_on_a_changed_step_is_refused_naming_it(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     work(case_id, "rectify", {"outcome": "rectified", "reason": "已整改"})
-    waiting_on_rectify = make_case("energy_use")
+    waiting_on_rectify = make_case("energy_use", industry=UNPRICED)
     deploy(ctx, with_renamed_reinspect())
     target = definition_id(ctx, "energy_use", 2)
     ok, reasons = migration.can_migrate(ctx, case_id, target)
@@ -251,9 +253,9 @@ def test_case_on_a_changed_step_is_refused_naming_it(ctx, make_case, work):
 
 
 def test_case_on_a_removed_step_is_refused_and_one_before_it_moves_on(ctx, make_case, work):
-    at_reinspect = make_case("energy_use")
+    at_reinspect = make_case("energy_use", industry=UNPRICED)
     work(at_reinspect, "rectify", {"outcome": "rectified", "reason": "已整改"})
-    at_rectify = make_case("energy_use")
+    at_rectify = make_case("energy_use", industry=UNPRICED)
     deploy(ctx, with_site_reinspection())
     target = definition_id(ctx, "energy_use", 2)
     ok, reasons = migration.can_migrate(ctx, at_reinspect, target)
@@ -265,7 +267,7 @@ def test_case_on_a_removed_step_is_refused_and_one_before_it_moves_on(ctx, make_
 
 
 def test_migration_inside_the_called_closure_process(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
     work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
     work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期"})
@@ -279,7 +281,7 @@ def test_migration_inside_the_called_closure_process(ctx, make_case, work):
 
 
 def test_who_may_migrate_and_version_conflicts(ctx, make_case, work):
-    case_id = make_case("energy_use")
+    case_id = make_case("energy_use", industry=UNPRICED)
     deploy(ctx, with_legal_review())
     for who in (actor("staff", "industry"), actor("supervisor")):
         with pytest.raises(PermissionDenied):
@@ -290,7 +292,7 @@ def test_who_may_migrate_and_version_conflicts(ctx, make_case, work):
         migration.migrate_case_to_version(ctx, OWNER, case_id, 7)
     with pytest.raises(InvalidInput):
         migration.migrate_case_to_version(ctx, OWNER, case_id, "2")
-    ended = make_case("energy_use")
+    ended = make_case("energy_use", industry=UNPRICED)
     work(ended, "rectify", {"outcome": "rectified", "reason": "已整改"})
     work(ended, "reinspect", {"result": "pass", "findings": "达标"})
     ok, reasons = migration.can_migrate(ctx, ended, definition_id(ctx, "energy_use", 2))
@@ -298,11 +300,11 @@ def test_who_may_migrate_and_version_conflicts(ctx, make_case, work):
 
 
 def test_candidates_list_the_cases_on_older_versions(ctx, make_case, work):
-    at_rectify = make_case("energy_use")
-    at_reinspect = make_case("energy_use")
+    at_rectify = make_case("energy_use", industry=UNPRICED)
+    at_reinspect = make_case("energy_use", industry=UNPRICED)
     work(at_reinspect, "rectify", {"outcome": "rectified", "reason": "已整改"})
     deploy(ctx, with_renamed_reinspect())
-    make_case("energy_use")                                     # on v2 already: not listed
+    make_case("energy_use", industry=UNPRICED)                                     # on v2 already: not listed
     found = migration.migration_candidates(ctx, actor("supervisor"), "energy_use")
     assert (found.target_version, found.total) == (2, 2)
     rows = {c.case_id: c for c in found.cases}

@@ -65,6 +65,11 @@ class LoginForm(FlaskForm):
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
 
 
+def is_local_path(target: str) -> bool:
+    """A path on this site: one leading slash, no backslash or control character a browser would drop into ``//``."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
+
+
 def landing_url(user: WebUser) -> str:
     """Where a user lands after signing in."""
     return url_for(LANDING.get(user.role, "cases.case_list"))
@@ -90,7 +95,7 @@ def login():
         limiter().succeeded(form.username.data)
         login_user(_web_user(user))
         target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
+        if not is_local_path(target):
             target = landing_url(current_user)
         return redirect(target)
     return render_template("login.html", form=form), (400 if form.is_submitted() else 200)

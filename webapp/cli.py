@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -104,11 +105,35 @@ def demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the web app with the timer scheduler."""
+@click.option("--workers", default=1, type=click.IntRange(min=1), show_default=True,
+              help="worker processes; more than one runs gunicorn")
+@click.option("--threads", default=4, type=click.IntRange(min=1), show_default=True,
+              help="request threads per gunicorn worker")
+@click.option("--gunicorn", "use_gunicorn", is_flag=True, help="run gunicorn even with one worker")
+def serve(host: str, port: int, workers: int, threads: int, use_gunicorn: bool) -> None:
+    """Run the web app with the timer scheduler (under gunicorn with --workers N > 1 or --gunicorn)."""
+    if workers > 1 or use_gunicorn:
+        from webapp.extensions import db
+
+        app = _app()
+        initialise(_ctx(app))  # once, before any worker starts (the workers only serve)
+        with app.app_context():
+            db.engine.dispose()
+        argv = gunicorn_argv(host, port, workers, threads)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, argv)  # gunicorn takes over this process (same pid, same process group)
     app = _app(CAPEXIT_SCHEDULER=True)
     initialise(_ctx(app))
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command line running ``webapp.wsgi:app`` under gunicorn (gthread workers; never --preload)."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60",
+            "--graceful-timeout", "10", "--no-control-socket", "webapp.wsgi:app"]
 
 
 @main.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -21,6 +21,21 @@ def init_app(app: Flask) -> None:
     from webapp.api import api
 
     csrf.exempt(api)
+
+    @app.before_request
+    def refuse_nul():
+        """PostgreSQL text cannot hold NUL: a path, query or form field with one is a 400, never a 500."""
+        fields = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [text for pair in request.form.items(multi=True) for text in pair]
+        if any("\x00" in text for text in fields):
+            if request.path.startswith("/api/"):
+                from webapp.api import error_response, language
+
+                return error_response(400, "text may not contain the NUL character" if language() == "en"
+                                      else "文本不能包含 NUL 字符")
+            abort(400)
+        return None
 
     @app.after_request
     def headers(response):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine import runner
@@ -84,6 +85,14 @@ def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def _insert_enterprise(session: Session, enterprise: dict[str, Any]) -> None:
+    """Insert a new enterprise row; one inserted meanwhile by a concurrent intake is kept (no unique-key error)."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(Enterprise).values(**enterprise).on_conflict_do_nothing(
+        index_elements=[Enterprise.credit_code]))
+
+
 def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
     """Open a case for a finding and run its procedure to the first task; returns the case id."""
     enterprise, lead = _validated(request)
@@ -96,8 +105,7 @@ def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
         bundle = deployments.bundle_for_ids(ctx, session, deployments.bundle_key(definition, called))
         row = session.get(Enterprise, enterprise["credit_code"])
         if row is None:
-            session.add(Enterprise(**enterprise))
-            session.flush()  # the case row refers to it
+            _insert_enterprise(session, enterprise)
         else:
             row.name, row.industry = enterprise["name"], enterprise["industry"]
             row.county = enterprise["county"] or row.county

@@ -320,7 +320,7 @@ def migrate_case_to_version(ctx: EngineContext, actor: Actor, case_id: int, vers
     ``process_id``, when given, must be the case's process (a page posting for one process).
     """
     may_migrate(actor)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 2**31 - 1:
         raise invalid("version", "version 应为正整数", "version must be a positive integer")
     with ctx.unit_of_work() as session:
         case = _case(session, case_id)

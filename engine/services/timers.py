@@ -23,6 +23,8 @@ from engine.models import Case, OpenTask, WaitingTimer
 from engine.permissions import may_supervise
 from engine.services import instances
 
+LAST_YEAR = 2100  # the simulated clock moves within the years the rest-day calendar covers
+
 
 @dataclass
 class SweepResult:
@@ -119,12 +121,21 @@ def set_clock(ctx: EngineContext, actor: Actor, instant: datetime) -> datetime:
 def advance_clock(ctx: EngineContext, actor: Actor, by: str | None = None, to: str | None = None) -> dict[str, Any]:
     """Move the simulated clock forward by a duration or to an instant, then sweep due timers."""
     clock = _simulated(ctx)
+    for name, value in (("by", by), ("to", to)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput("时间格式有误", "bad time value", [Problem(
+                f"{name} 应为文本", f"{name} must be a string", field=name)])
     try:
         current = clock.now()
         target = add_duration(current, by) if by else parse_instant(to or "")
-    except ValueError as exc:
+        year = target.astimezone(SHANGHAI).year
+    except (ValueError, OverflowError) as exc:  # OverflowError: beyond datetime's range
         raise InvalidInput("时间格式有误", "bad time value", [Problem(
             f"无法识别的时间或时长：{exc}", str(exc), field="by" if by else "to")]) from None
+    if year > LAST_YEAR:
+        raise InvalidInput("时间超出范围", "time out of range", [Problem(
+            f"模拟时钟只能调至 {LAST_YEAR} 年底以前", f"the simulated clock stops at the end of {LAST_YEAR}",
+            field="by" if by else "to")])
     if target < current:
         raise InvalidInput("时钟只能向前调整", "the clock only moves forward here", [Problem(
             f"{target.isoformat()} 早于当前 {current.isoformat()}", f"{target.isoformat()} is before "

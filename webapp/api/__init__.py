@@ -71,9 +71,40 @@ def authenticated(view: Callable) -> Callable:
     return wrapper
 
 
+MAX_JSON_DEPTH = 32
+
+
+def request_json() -> Any:
+    """The request's JSON (None if it is none); InvalidInput if nested too deep or holding a NUL character.
+
+    Deep nesting would end in a RecursionError somewhere (parser, schema check, encoder); PostgreSQL's text
+    columns cannot hold NUL. Both are refused here, before any service sees the data.
+    """
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data, depth = None, MAX_JSON_DEPTH + 1
+    else:
+        depth = 0
+    stack = [(data, 1)]
+    while stack and depth <= MAX_JSON_DEPTH:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((key, level) for key in item)
+            item = list(item.values())
+        if isinstance(item, list):
+            depth = max(depth, level)
+            stack.extend((value, level + 1) for value in item)
+        elif isinstance(item, str) and "\x00" in item:
+            raise InvalidInput("文本不能包含 NUL 字符", "text may not contain the NUL character")
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidInput(f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
+    return data
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or an InvalidInput naming the problem."""
-    data = request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, dict):
         raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
     return data

@@ -7,7 +7,7 @@ from flask import Response, g, request
 from engine.errors import InvalidInput, PermissionDenied
 from engine.permissions import may_deploy
 from engine.services import cases, deployments, inbox, reports, tasks, timers, users
-from webapp.api import api, authenticated, error_response, json_body, language
+from webapp.api import api, authenticated, error_response, json_body, language, request_json
 from webapp.extensions import engine_context
 from webapp.login_limits import limiter
 from webapp.pages.forms import parse_submission
@@ -67,7 +67,7 @@ def show_task(task_id: str):
 def complete_task(task_id: str):
     ctx = engine_context()
     if request.is_json:
-        data = request.get_json(silent=True)
+        data = request_json()
     else:  # a form post: typed by the task's schema, as the task page does
         data, problems = parse_submission(inbox.task_schema(ctx, g.actor, task_id), request.form)
         if problems:

@@ -54,6 +54,12 @@ def init_app(app: Flask) -> None:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
         return render_template("errors/problem.html", error=exc, lang=lang(), status=status), status
 
+    def status_page(exc, status: int):
+        if request.path.startswith("/api/"):  # no API route matched (unknown path, wrong method): the API's shape
+            from webapp import api
+
+            return {405: api.handle_method, 413: api.handle_too_large}.get(status, api.handle_not_found)(exc)
+        return render_template("errors/problem.html", error=None, status=status, path=request.path), status
+
     for status in (403, 404, 405, 413):
-        app.register_error_handler(status, lambda exc, s=status: (
-            render_template("errors/problem.html", error=None, status=s, path=request.path), s))
+        app.register_error_handler(status, lambda exc, s=status: status_page(exc, s))

@@ -14,6 +14,7 @@ from engine.errors import Conflict, InvalidInput, Problem
 from engine.parties import DIMENSIONS, INDUSTRIES, PARTIES, party_name
 from engine.services import annual, tasks
 from engine.services import inbox as inbox_service
+from webapp.auth import is_local_path
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 from webapp.pages.forms import describe, form_fields, parse_submission
@@ -131,7 +132,7 @@ def complete(task_id: str):
 
 def _back() -> str:
     target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.inbox")
+    return target if is_local_path(target) else url_for("inbox.inbox")
 
 
 @bp.post("/tasks/<task_id>/claim")

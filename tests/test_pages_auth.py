@@ -85,3 +85,13 @@ def test_staff_of_the_enterprise_party_is_refused(ctx):
     with pytest.raises(InvalidInput) as refused:
         users.add_user(ctx, "mallory", "staff", "long-password-1", department="enterprise")
     assert refused.value.problems[0].field == "department"
+
+
+def test_the_session_cookie_expires(ctx, client):
+    from engine.services import users
+
+    users.add_user(ctx, "li", "supervisor", PASSWORD)
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": token})
+    cookie = next(h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "Expires=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

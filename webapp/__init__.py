@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from webapp import extensions
+from webapp.security import SESSION_SETTINGS
 
 
 class DatabaseInteger(IntegerConverter):
@@ -51,6 +52,7 @@ def configure_settings(app: Flask, overrides: dict[str, Any]) -> None:
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # attachments: 10 MB plus form overhead
     )
+    app.config.update(SESSION_SETTINGS)
     app.config.update(overrides)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -93,6 +93,7 @@ def login():
             flash(_("用户名或密码错误"), "error")
             return render_template("login.html", form=form), 401
         limiter().succeeded(form.username.data)
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (8 hours)
         login_user(_web_user(user))
         target = request.args.get("next", "")
         if not is_local_path(target):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 
@@ -11,12 +13,16 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "font-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
+SESSION_SETTINGS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS (see README)
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+}
+
+
 def init_app(app: Flask) -> None:
-    """Turn on CSRF protection, cookie flags and response headers."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", False)  # set True behind HTTPS (see README)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    """Turn on CSRF protection and response headers (cookie settings: ``SESSION_SETTINGS``)."""
     csrf.init_app(app)
     from webapp.api import api
 

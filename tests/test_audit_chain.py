@@ -18,7 +18,7 @@ def _drive(make_case, work) -> int:
 def test_a_clean_trail_verifies(ctx, make_case, work):
     _drive(make_case, work)
     checked, breaks = audit.verify(ctx)
-    assert checked >= 4 and breaks == []
+    assert checked >= 3 and breaks == []  # the case's three events, plus any deployments
 
 
 def test_each_event_links_to_the_previous_one_of_its_case(ctx, make_case, work):

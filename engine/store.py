@@ -9,7 +9,9 @@ otherwise fall back to ``eval``.
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -22,7 +24,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine.definitions import SpecBundle
 from engine.expressions import attach_safe_engine
 
-SERIALIZER_VERSION = "capexit-1"
+SERIALIZER_VERSION = "capexit-2"  # capexit-1: plain JSON; capexit-2: the same JSON, zlib-compressed
+COMPRESSED = "z:"
 
 
 class InstanceOnlyConverter(BpmnWorkflowConverter):
@@ -57,19 +60,27 @@ _SERIALIZER = _make_serializer()
 
 
 def dumps(workflow: BpmnWorkflow) -> str:
-    """The instance state as compact JSON (no spec)."""
+    """The instance state (no spec): compact JSON, zlib-compressed and base64-encoded behind ``z:``."""
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
     try:
         dct = _SERIALIZER.to_dict(workflow)
     finally:
         registry._encoder_mode = False
-    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    text = json.dumps(dct, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return COMPRESSED + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def state_dict(stored: str) -> dict:
+    """The stored state as a dictionary (compressed or, from older rows, plain JSON)."""
+    if stored.startswith(COMPRESSED):
+        return json.loads(zlib.decompress(base64.b64decode(stored[len(COMPRESSED):])))
+    return json.loads(stored)
 
 
 def loads(text: str, bundle: SpecBundle) -> BpmnWorkflow:
     """Restore an instance onto its cached spec bundle, with the safe script engine attached."""
-    workflow = _SERIALIZER.from_dict(json.loads(text), bundle=bundle)
+    workflow = _SERIALIZER.from_dict(state_dict(text), bundle=bundle)
     attach_safe_engine(workflow)
     return workflow
 

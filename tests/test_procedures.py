@@ -15,12 +15,11 @@ Key dates (2026 arrangements of the State Council):
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import datetime
 
 import pytest
 
-from engine import runner
+from engine import runner, store
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.expressions import SafeScriptEngine
@@ -704,7 +703,7 @@ def test_state_is_stored_without_spec_and_reloads_with_the_safe_engine(ctx, make
     case = work(case_id, "record_exit", RECORD_EXIT)  # now inside the closure_measures call activity
     with ctx.unit_of_work() as session:
         row = session.get(Case, case_id)
-        stored = json.loads(row.state)
+        stored = store.state_dict(row.state)
         assert "spec" not in stored and "subprocess_specs" not in stored
         assert stored["spec_name"] == "energy_use"
         assert stored["subprocesses"], "the call activity's instance is stored too"

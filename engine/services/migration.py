@@ -245,7 +245,7 @@ def _plan(ctx: EngineContext, session: Session, case: Case, target: Definition) 
         for pid, row in old_files.items()}
     old_bundle = deployments.bundle_for_ids(ctx, session, tuple(old_ids))
     new_bundle = deployments.bundle_for_ids(ctx, session, tuple(new_ids))
-    dct = json.loads(case.state)
+    dct = store.state_dict(case.state)
     groups = _groups(dct, old_bundle, new_bundle, diffs, diffs[current.process_id], plan.problems)
     seen: set[str] = set()
     for group in groups:

@@ -89,15 +89,11 @@ def urgency(due: date | None, today: date) -> str:
 
 
 def _scoped(query: sa.Select, actor: Actor) -> sa.Select:
-    """The tasks the actor's inbox holds (same rule as ``tasks.visible_tasks_query``); the enterprise rule needs
-    ``cases`` joined."""
-    if actor.role == "staff":
-        return query.where(OpenTask.department == actor.department)
-    if actor.role == "enterprise":
-        return query.where(Case.enterprise_code == actor.enterprise_code, OpenTask.department == "enterprise")
-    if actor.role in ("supervisor", "admin"):
-        return query
-    raise PermissionDenied("您的角色没有待办任务", "your role has no task inbox")
+    """The tasks the actor's inbox holds (``tasks.scope_to_actor``; ``cases`` is already joined)."""
+    scoped = tasks.scope_to_actor(query, actor, cases_joined=True)
+    if scoped is None:
+        raise PermissionDenied("您的角色没有待办任务", "your role has no task inbox")
+    return scoped
 
 
 def _filtered(query: sa.Select, filters: InboxFilters) -> sa.Select:

@@ -36,17 +36,25 @@ def task_view(task: OpenTask) -> dict[str, Any]:
             "claimed_by": task.claimed_by}
 
 
-def visible_tasks_query(actor: Actor) -> sa.Select:
-    """Open tasks the actor works (staff: own department; enterprise: own cases); supervisors see all."""
-    query = sa.select(OpenTask).order_by(OpenTask.due.is_(None), OpenTask.due, OpenTask.created_at)
+def scope_to_actor(query: sa.Select, actor: Actor, *, cases_joined: bool = False) -> sa.Select | None:
+    """Restrict an ``open_tasks`` query to the tasks the actor sees (staff: own department; enterprise: own
+    cases' enterprise tasks; supervisors and admins: all); None for roles without a task list."""
     if actor.role == "staff":
         return query.where(OpenTask.department == actor.department)
     if actor.role == "enterprise":
-        return (query.join(Case, Case.id == OpenTask.case_id)
-                .where(Case.enterprise_code == actor.enterprise_code, OpenTask.department == "enterprise"))
+        if not cases_joined:
+            query = query.join(Case, Case.id == OpenTask.case_id)
+        return query.where(Case.enterprise_code == actor.enterprise_code, OpenTask.department == "enterprise")
     if actor.role in ("supervisor", "admin"):
         return query
-    return query.where(sa.false())
+    return None
+
+
+def visible_tasks_query(actor: Actor) -> sa.Select:
+    """Open tasks the actor works, soonest due first (an empty query for roles without a task list)."""
+    query = sa.select(OpenTask).order_by(OpenTask.due.is_(None), OpenTask.due, OpenTask.created_at)
+    scoped = scope_to_actor(query, actor)
+    return scoped if scoped is not None else query.where(sa.false())
 
 
 def list_tasks(ctx: EngineContext, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:

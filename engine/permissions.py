@@ -7,11 +7,21 @@ from engine.errors import NotFound, PermissionDenied
 from engine.parties import DIMENSIONS
 
 
+def may_open_cases(actor: Actor) -> None:
+    """Only staff (and admins) open cases at all; checked before the case data, so others learn nothing from it."""
+    if actor.role not in ("staff", "admin", "system"):
+        raise PermissionDenied(
+            "只有可牵头该类别的部门工作人员才能立案",
+            "only staff of a department that may lead this dimension can open its cases",
+        )
+
+
 def may_open_case(actor: Actor, dimension: str, lead_department: str) -> None:
     """Staff of a department that may lead the dimension open its cases (admins too)."""
+    may_open_cases(actor)
     if actor.role == "admin" or actor.role == "system":
         return
-    if actor.role != "staff" or actor.department not in DIMENSIONS[dimension].leads:
+    if actor.department not in DIMENSIONS[dimension].leads:
         raise PermissionDenied(
             "只有可牵头该类别的部门工作人员才能立案",
             "only staff of a department that may lead this dimension can open its cases",

@@ -526,6 +526,17 @@ def test_bad_case_input(client, who, ctx, mutate, field):
     assert case_count(ctx) == before
 
 
+@pytest.mark.parametrize("role", ["enterprise", "supervisor", "owner"])
+def test_who_may_not_open_cases_is_refused_before_the_data_is_checked(client, who, ctx, role):
+    body = case_body("energy_use")
+    body["enterprise"]["credit_code"] = BAD_CODE
+    headers = who(role, enterprise=ENTERPRISE_A if role == "enterprise" else None)
+    answer = client.post(f"{API}/cases", json=body, headers=headers)
+    assert answer.status_code == 403, answer.get_json()
+    assert "enterprise.credit_code" not in errors_fields(answer)
+    assert case_count(ctx) == 0
+
+
 @pytest.mark.parametrize("industry", [["steel"], {"code": "steel"}])
 def test_industry_of_the_wrong_type_is_400(client, who, ctx, industry):
     body = case_body("energy_use")

@@ -24,7 +24,7 @@ from engine.deadlines import deadline_for
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import AuditEvent, Case, CaseStatus, Enterprise, OpenTask
 from engine.parties import DIMENSIONS, INDUSTRIES, default_lead
-from engine.permissions import may_open_case, may_read_case
+from engine.permissions import may_open_case, may_open_cases, may_read_case
 from engine.services import deployments, instances
 
 
@@ -95,6 +95,7 @@ def _insert_enterprise(session: Session, enterprise: dict[str, Any]) -> None:
 
 def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
     """Open a case for a finding and run its procedure to the first task; returns the case id."""
+    may_open_cases(actor)
     enterprise, lead = _validated(request)
     may_open_case(actor, request.dimension, lead)
     with ctx.unit_of_work() as session:

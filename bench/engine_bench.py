@@ -300,11 +300,21 @@ def throwaway_engine() -> Iterator[Any]:
 @contextlib.contextmanager
 def throwaway_app() -> Iterator[tuple[Any, Any]]:
     """The web app and its engine context on a fresh SQLite file in a temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="capexit-bench-"))
+    try:
+        with app_on(f"sqlite:///{folder / 'bench.db'}") as pair:
+            yield pair
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def app_on(url: str) -> Iterator[tuple[Any, Any]]:
+    """The web app and its engine context on the (empty) database at ``url``, initialised, simulated clock at
+    ``CLOCK_START``, no scheduler; its connections are closed afterwards."""
     from webapp import create_app
     from webapp.cli import initialise
 
-    folder = Path(tempfile.mkdtemp(prefix="capexit-bench-"))
-    url = f"sqlite:///{folder / 'bench.db'}"
     config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "CAPEXIT_CLOCK": "simulated",
               "CAPEXIT_CLOCK_START": CLOCK_START, "CAPEXIT_SCHEDULER": False, "TESTING": True}
     db_engine = None
@@ -319,7 +329,6 @@ def throwaway_app() -> Iterator[tuple[Any, Any]]:
     finally:
         if db_engine is not None:
             db_engine.dispose()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Cases:

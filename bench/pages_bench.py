@@ -148,7 +148,8 @@ class _Opener:
                                             "industry": recipe.industry})
         return cases.start_case(self.ctx, Actor("bench_staff", "staff", lead), request)
 
-    def work(self, case_id: int, key: str, data: dict[str, Any]) -> None:
+    def work(self, case_id: int, key: str, data: dict[str, Any], base: date | None = None) -> None:
+        """Complete the case's open ``key`` task with ``data`` (``Days`` counted from ``base``, default today)."""
         from engine.context import Actor
         from engine.models import Case, OpenTask
         from engine.services import tasks
@@ -163,13 +164,15 @@ class _Opener:
         task_id, department = found
         actor = (Actor("bench_enterprise", "enterprise", None, code) if department == "enterprise"
                  else Actor(f"bench_{department}", "staff", department))
-        filled = {k: (today + timedelta(days=v.n)).isoformat() if isinstance(v, Days) else v for k, v in data.items()}
+        start = base or today
+        filled = {k: (start + timedelta(days=v.n)).isoformat() if isinstance(v, Days) else v for k, v in data.items()}
         tasks.complete_task(self.ctx, actor, task_id, filled)
 
-    def seed(self, recipe: Recipe) -> int:
+    def seed(self, recipe: Recipe, base: date | None = None) -> int:
+        """A real case of ``recipe``, worked through its steps (``Days`` counted from ``base``, default today)."""
         case_id = self.open(recipe)
         for key, data in recipe.steps:
-            self.work(case_id, key, data)
+            self.work(case_id, key, data, base)
         return case_id
 
 
@@ -238,10 +241,10 @@ def _shifted(row: dict[str, Any], shift: timedelta, columns: tuple[str, ...]) ->
     return out
 
 
-def _shares(total: int) -> dict[str, int]:
+def _shares(total: int, recipes: tuple[Recipe, ...] = RECIPES) -> dict[str, int]:
     """Near-equal-by-weight shares of ``total`` cases for the recipes (largest remainders)."""
-    weight = sum(r.weight for r in RECIPES)
-    exact = {r.name: total * r.weight / weight for r in RECIPES}
+    weight = sum(r.weight for r in recipes)
+    exact = {r.name: total * r.weight / weight for r in recipes}
     shares = {name: int(x) for name, x in exact.items()}
     for name in sorted(exact, key=lambda n: exact[n] - shares[n], reverse=True)[:total - sum(shares.values())]:
         shares[name] += 1

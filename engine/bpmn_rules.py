@@ -11,9 +11,8 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
-from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -89,10 +88,10 @@ def owner_of(node: etree._Element) -> etree._Element:
     return current if current is not None else node
 
 
-def content_problems(root: etree._Element, forms_dir: Path, departments: Iterable[str]) -> list[Problem]:
+def content_problems(root: etree._Element, forms: Collection[str], departments: Iterable[str]) -> list[Problem]:
     """Every content rule on a document; empty when acceptable."""
     return [*duplicate_id_problems(root), *code_problems(root), *expression_problems(root), *timer_problems(root),
-            *lane_problems(root, set(departments) | LANE_ROLES), *form_problems(root, forms_dir),
+            *lane_problems(root, set(departments) | LANE_ROLES), *form_problems(root, forms),
             *call_problems(root)]
 
 
@@ -294,14 +293,14 @@ def lane_problems(root: etree._Element, known: set[str]) -> list[Problem]:
     return problems
 
 
-def form_problems(root: etree._Element, forms_dir: Path) -> list[Problem]:
-    """Every user task names an existing form file of ``forms/``."""
+def form_problems(root: etree._Element, forms: Collection[str]) -> list[Problem]:
+    """Every user task names a known form (a key with a stored version, ``engine.services.forms``)."""
     problems = []
     for task in root.iter(bpmn("userTask")):
         form = properties_of(task).get("formJsonSchemaFilename")
         if not form:
             problems.append(_problem("用户任务未指定表单", "user task has no form", task))
-        elif "/" in form or "\\" in form or form.startswith(".") or not (forms_dir / form).is_file():
+        elif form not in forms:
             problems.append(_problem(f"表单 {form} 不存在", f"form {form} does not exist", task))
     return problems
 

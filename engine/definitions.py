@@ -11,9 +11,8 @@ Problems name the line and element.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnValidator
@@ -104,10 +103,13 @@ def as_utf8_text(data: bytes, tree: etree._ElementTree) -> str:
     return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
 
 
-def lint(tree: etree._ElementTree, forms_dir: Path, departments: Iterable[str]) -> list[Problem]:
-    """Our own deploy-time rules; returns every problem found (empty when the file is acceptable)."""
+def lint(tree: etree._ElementTree, forms: Collection[str], departments: Iterable[str]) -> list[Problem]:
+    """Our own deploy-time rules; returns every problem found (empty when the file is acceptable).
+
+    ``forms``: the form keys user tasks may name; ``departments``: the lane department codes.
+    """
     root = tree.getroot()
-    problems = content_problems(root, forms_dir, departments) + structure_problems(root)
+    problems = content_problems(root, forms, departments) + structure_problems(root)
     return sorted(problems, key=lambda p: p.line or 0)
 
 

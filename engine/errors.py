@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Problem:
-    """One thing wrong with an input: what, and where (field, line, element)."""
+    """One thing wrong with an input: what, and where (field, line and column, element)."""
 
     message_zh: str
     message_en: str
     field: str | None = None
     line: int | None = None
     element_id: str | None = None
+    column: int | None = None
 
     def as_dict(self, lang: str = "zh") -> dict:
         """Render for JSON in the given language, naming where it is."""
@@ -22,6 +23,8 @@ class Problem:
             out["field"] = self.field
         if self.line is not None:
             out["line"] = self.line
+        if self.column is not None:
+            out["column"] = self.column
         if self.element_id is not None:
             out["element_id"] = self.element_id
         return out

@@ -62,9 +62,9 @@ _PG_READY: dict[str, set[int]] = {}
 
 
 def _reset_postgres(app) -> None:
-    """Empty every table but the deployed definitions and departments (migrated and deployed once per run)."""
+    """Empty every table but the deployed definitions, seeded forms and departments (set up once per run)."""
     from engine.db import upgrade_schema
-    from engine.models import Definition, Department
+    from engine.models import Definition, Department, FormVersion
     from engine.parties import PARTY_CODES
     from webapp.extensions import db
 
@@ -78,12 +78,14 @@ def _reset_postgres(app) -> None:
             initialise(ctx)
             with db.engine.begin() as conn:
                 _PG_READY["definitions"] = set(conn.scalars(sa.select(Definition.id)))
+                _PG_READY["forms"] = set(conn.scalars(sa.select(FormVersion.id)))
             return
-        keep = {"definitions", "departments"}
+        keep = {"definitions", "departments", "form_versions"}
         with db.engine.begin() as conn:
             names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in keep)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             conn.execute(sa.delete(Definition).where(Definition.id.not_in(_PG_READY["definitions"])))
+            conn.execute(sa.delete(FormVersion).where(FormVersion.id.not_in(_PG_READY["forms"])))
             conn.execute(sa.delete(Department).where(Department.code.not_in(PARTY_CODES)))
 
 

@@ -137,6 +137,13 @@ MATRIX: dict[tuple[str, str], list[Check]] = {
         Check(f"{API}/definitions/energy_use/versions", VERSION_READERS, ok(200))],
     (GET, f"{API}/definitions/<process_id>/versions/<int:version>"): [
         Check(f"{API}/definitions/energy_use/versions/1", VERSION_READERS, ok(200))],
+    # task forms: any signed-in caller reads the form in use (task pages show it); versions for version readers
+    (GET, f"{API}/forms"): [Check(f"{API}/forms", SIGNED_IN, ok(200))],
+    (GET, f"{API}/forms/<key>"): [Check(f"{API}/forms/rectify.schema.json", SIGNED_IN, ok(200))],
+    (GET, f"{API}/forms/<key>/versions"): [Check(f"{API}/forms/rectify.schema.json/versions", VERSION_READERS, ok(200))],
+    (GET, f"{API}/forms/<key>/versions/<int:number>"): [
+        Check(f"{API}/forms/rectify.schema.json/versions/1", VERSION_READERS, ok(200))],
+    (POST, f"{API}/forms/<key>/versions"): [Check(f"{API}/forms/rectify.schema.json/versions", OWNER, ok(400), json={})],
     (GET, f"{API}/openapi.json"): [Check(f"{API}/openapi.json", EVERYONE, ok(200))],
     (GET, f"{API}/reports/annual/<int:year>.xlsx"): [
         Check(f"{API}/reports/annual/{year}.xlsx", DRAFT_READERS, ok(200), label=str(year)) for year in (2025, 2026)],
@@ -246,6 +253,14 @@ MATRIX: dict[tuple[str, str], list[Check]] = {
     (POST, "/modeler/<process_id>/draft"): [Check("/modeler/energy_use/draft", OWNER, ok(400), raw=b"")],
     (POST, "/modeler/<process_id>/draft/discard"): [Check("/modeler/energy_use/draft/discard", OWNER, ok(302), form={})],
     (POST, "/modeler/<process_id>/deploy"): [Check("/modeler/energy_use/deploy", OWNER, ok(400), raw=b"")],
+    (GET, "/forms"): [Check("/forms", VERSION_READERS, ok(200))],
+    (GET, "/forms/new"): [Check("/forms/new", OWNER, ok(200))],
+    (POST, "/forms/new"): [Check("/forms/new", OWNER, ok(400), form={})],
+    (POST, "/forms/preview"): [Check("/forms/preview", OWNER, ok(400), raw=b"")],
+    (GET, "/forms/<key>"): [Check("/forms/rectify.schema.json", OWNER, ok(200))],
+    (POST, "/forms/<key>"): [Check("/forms/rectify.schema.json", OWNER, ok(400), form={})],
+    (GET, "/forms/<key>/versions"): [Check("/forms/rectify.schema.json/versions", VERSION_READERS, ok(200))],
+    (GET, "/forms/<key>/v<int:number>"): [Check("/forms/rectify.schema.json/v1", VERSION_READERS, ok(200))],
     (GET, "/processes"): [Check("/processes", VERSION_READERS, ok(200))],
     (GET, "/processes/<process_id>"): [Check("/processes/energy_use", VERSION_READERS, ok(200))],
     (GET, "/processes/<process_id>/v<int:version>.bpmn"): [Check("/processes/energy_use/v1.bpmn", VERSION_READERS,

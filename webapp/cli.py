@@ -47,14 +47,17 @@ def main() -> None:
 
 
 def initialise(ctx: EngineContext) -> list:
-    """Create or upgrade the schema, register departments, deploy processes/ (idempotent)."""
+    """Create or upgrade the schema, register departments, store new forms/ versions, deploy processes/
+    (idempotent; forms first, since user tasks must name a known form)."""
     from engine.db import upgrade_schema
     from engine.services.deployments import deploy_directory
+    from engine.services.forms import seed_directory
     from engine.services.users import register_departments
 
     upgrade_schema(ctx.session_factory.kw["bind"])
     with ctx.unit_of_work() as session:
         register_departments(session)
+        seed_directory(ctx, session, SYSTEM, ctx.forms_dir)
         return [(d.process_id, d.version) for d in deploy_directory(ctx, session, SYSTEM, ctx.processes_dir)]
 
 
@@ -217,12 +220,28 @@ def calendar_list() -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="smaller sizes; finishes within a minute")
+@click.option("--scale", is_flag=True, help="the scale benchmark: many cases on SQLite and PostgreSQL, HTTP "
+              "completions with 2 workers, timers (bench/scale_bench.py)")
+@click.option("--cases", type=click.IntRange(min=300), default=100_000, show_default=True,
+              help="with --scale: how many cases")
+@click.option("--db", type=click.Choice(["sqlite", "pg", "both"]), default="both", show_default=True,
+              help="with --scale: which databases")
+@click.option("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres", show_default=True,
+              help="with --scale: the PostgreSQL server (a database capexit_bench_<pid> is created there and dropped)")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write metrics as JSON")
-def bench(quick: bool, json_path: str | None) -> None:
-    """Run the benchmark and print its table."""
-    from bench.engine_bench import run
+def bench(quick: bool, scale: bool, cases: int, db: str, pg_url: str, json_path: str | None) -> None:
+    """Run the benchmark (or with --scale the scale benchmark) and print its table."""
+    if scale:
+        if quick:
+            raise click.UsageError("--quick is for the engine benchmark; give --cases with --scale")
+        from bench.scale_bench import run as run_scale
 
-    metrics = run(quick=quick, echo=click.echo)
+        dbs = ("sqlite", "pg") if db == "both" else (db,)
+        metrics = run_scale(cases=cases, dbs=dbs, pg_url=pg_url, echo=click.echo, show_progress=True)
+    else:
+        from bench.engine_bench import run
+
+        metrics = run(quick=quick, echo=click.echo)
     if json_path:
         with open(json_path, "w", encoding="utf-8") as fh:
             json.dump(metrics, fh, indent=2)

@@ -1,7 +1,8 @@
 """The engine's public face: services, each call one unit of work (load, act, save, audit, commit).
 
 Core (the procedures):
-- ``deployments``: what is deployed (check, deploy, versions, parsed specs, forms)
+- ``deployments``: what is deployed (check, deploy, versions, parsed specs)
+- ``forms``: the task forms as versions (seed from forms/, check, publish, the latest in use, diffs)
 - ``cases``: open a case, read it (the contract view)
 - ``tasks``: inbox query, read, claim/release and complete a user task
 - ``timers``: list waiting timers, sweep the due ones, move the simulated clock

@@ -25,7 +25,7 @@ from engine.definitions import SpecBundle
 from engine.errors import CapexitError, NotFound
 from engine.models import Case, Definition
 from engine.permissions import may_read_case, may_work_task
-from engine.services import attachments, deployments, instances
+from engine.services import attachments, forms, instances
 
 CURRENT_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
@@ -114,18 +114,16 @@ def element_names(bundle: SpecBundle) -> dict[str, str]:
     return names
 
 
-def _form_titles(ctx: EngineContext, bundle: SpecBundle) -> dict[str, dict[str, Any]]:
+def _form_titles(session: Session, bundle: SpecBundle) -> dict[str, dict[str, Any]]:
     """Per task key, the property schemas of its form (for labelling submitted data)."""
-    titles: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
     for spec in [bundle.spec, *bundle.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             form = getattr(task_spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename")
-            if form and task_spec.bpmn_id not in titles:
-                try:
-                    titles[task_spec.bpmn_id] = deployments.read_form(ctx, form).get("properties", {})
-                except (CapexitError, ValueError):
-                    titles[task_spec.bpmn_id] = {}
-    return titles
+            if form and task_spec.bpmn_id not in keys:
+                keys[task_spec.bpmn_id] = form
+    found = forms.current_many(session, keys.values())
+    return {task: found[form].schema.get("properties", {}) if form in found else {} for task, form in keys.items()}
 
 
 def _fields(data: dict[str, Any], props: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -176,7 +174,7 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
                               "name": definition.name}
         for task in view["open_tasks"]:
             task["may_work"] = _may_work(actor, task, case.enterprise_code)
-        view["history"] = _history(view, _form_titles(ctx, bundle))
+        view["history"] = _history(view, _form_titles(session, bundle))
         view["attachments"] = attachments.attachment_rows(session, case.id)
         view["may_upload"] = attachments.may_attach(session, actor, case)
         view["task_choices"] = attachments.case_task_keys(session, case.id)

@@ -6,12 +6,10 @@ Errors: ``DefinitionInvalid`` with problems naming line and element; nothing is 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from pathlib import Path
 
-import jsonschema
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -20,7 +18,7 @@ from engine.context import Actor, EngineContext
 from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, Problem
 from engine.models import Case, Definition
 from engine.parties import PARTY_CODES
-from engine.services import audit
+from engine.services import audit, forms
 
 
 def latest(session: Session, process_id: str) -> Definition | None:
@@ -33,7 +31,7 @@ def latest(session: Session, process_id: str) -> Definition | None:
 def check(ctx: EngineContext, session: Session, data: bytes, filename: str = "upload.bpmn") -> tuple[str, list[str]]:
     """Run every deploy-time check on BPMN bytes; return (process id, called process ids) or raise."""
     tree = defs.read_xml(data)
-    problems = defs.lint(tree, ctx.forms_dir, PARTY_CODES)
+    problems = defs.lint(tree, forms.known_keys(session), PARTY_CODES)
     if problems:
         raise DefinitionInvalid("BPMN 校验未通过，未部署", "BPMN validation failed; nothing was deployed", problems)
     ids = defs.process_ids(tree)
@@ -137,26 +135,6 @@ def get_latest(session: Session, process_id: str) -> Definition:
     if row is None:
         raise NotFound(f"流程 {process_id} 不存在", f"no process {process_id}")
     return row
-
-
-def read_form(ctx: EngineContext, filename: str) -> dict:
-    """The JSON Schema of a form in ``forms/``."""
-    return form_validator(ctx, filename).schema
-
-
-def form_validator(ctx: EngineContext, filename: str) -> jsonschema.protocols.Validator:
-    """A checked validator for a form, cached until the file changes."""
-    path: Path = ctx.forms_dir / filename
-    if "/" in filename or "\\" in filename or not path.is_file():
-        raise NotFound(f"表单 {filename} 不存在", f"no form {filename}")
-    return _validator(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=256)
-def _validator(path: str, _mtime_ns: int) -> jsonschema.protocols.Validator:
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def deploy_upload(ctx: EngineContext, actor: Actor, data: bytes, note: str = "") -> dict:

@@ -9,7 +9,6 @@ Errors: ``DefinitionInvalid`` (problems name line and element), ``InvalidInput``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +21,7 @@ from engine.context import Actor, EngineContext
 from engine.errors import DefinitionInvalid, PermissionDenied, Problem, invalid
 from engine.models import Definition, DefinitionDraft, Department
 from engine.parties import PARTIES
-from engine.services import deployments
+from engine.services import deployments, forms
 
 MAX_NOTE = 2000
 
@@ -184,22 +183,16 @@ def deploy_edit(ctx: EngineContext, actor: Actor, process_id: str, data: bytes, 
 
 
 def modeler_options(ctx: EngineContext, lang: str = "zh") -> dict[str, list[dict[str, str]]]:
-    """The choices of the modeler's properties: lane departments (with ``lead``) and forms."""
+    """The choices of the modeler's properties: lane departments (with ``lead``) and forms (latest titles)."""
     with ctx.unit_of_work() as session:
         rows = session.scalars(sa.select(Department)).all()
+        choices = forms.modeler_forms(session)
     # only the codes the deploy check accepts (deployments.PARTY_CODES), in the order of DOMAIN.md
     order = {party.code: i for i, party in enumerate(PARTIES)}
     rows = sorted((r for r in rows if r.code in deployments.PARTY_CODES), key=lambda r: (order.get(r.code, 99), r.code))
     departments = [{"code": "lead", "name": "Lead department of the case" if lang == "en" else "案件牵头部门"}]
     departments += [{"code": r.code, "name": r.name_en if lang == "en" else r.name_zh} for r in rows]
-    forms = []
-    for path in sorted(ctx.forms_dir.glob("*.schema.json")):
-        try:
-            title = json.loads(path.read_text(encoding="utf-8")).get("title", "")
-        except (OSError, ValueError, AttributeError):
-            title = ""
-        forms.append({"file": path.name, "title": title if isinstance(title, str) else ""})
-    return {"departments": departments, "forms": forms}
+    return {"departments": departments, "forms": choices}
 
 
 def problems_of(exc: DefinitionInvalid) -> list[Problem]:

@@ -25,8 +25,9 @@ from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from engine.models import AuditEvent, Case, Definition, Enterprise, OpenTask
 from engine.parties import DIMENSIONS
 from engine.permissions import may_read_case, may_work_task
-from engine.services import deployments, instances, tasks
+from engine.services import deployments, forms, instances, tasks
 from engine.services.case_detail import diagram_state
+from engine.services.intake import COUNTIES
 
 PAGE_SIZE = 25
 SOON_DAYS = 7
@@ -141,7 +142,8 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
 
     Counts read the ``open_tasks`` index alone (the department's slice of ``(department, due)`` for staff);
     the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension sort) and only its rows are
-    joined with their cases and enterprises.
+    joined with their cases and enterprises. The county filter offers the city's counties (``intake.COUNTIES``,
+    as intake and the case list do) rather than those of the inbox's tasks, which took a join of every task.
     """
     order = _order(sort)
     unfiltered = filters == InboxFilters()
@@ -152,22 +154,39 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
             actor, InboxFilters(), sa.func.count(),
             sa.func.count(sa.case((OpenTask.due < today, 1))),
             sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon), 1))))).one()
-        counties = sorted(c for c in session.scalars(
-            _tasks(actor, InboxFilters(), Enterprise.county, enterprise=True).distinct()) if c)
         if not unfiltered:
             total = session.scalar(_tasks(actor, filters, sa.func.count()))
         total = total or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
-        ids = session.scalars(_tasks(actor, filters, OpenTask.id, case=sort.removeprefix("-") == "dimension")
-                              .order_by(*order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        ids = _page_ids(session, actor, filters, sort, order, (page - 1) * PAGE_SIZE)
         found = {task.id: (task, dimension, enterprise) for task, dimension, enterprise in session.execute(
             sa.select(OpenTask, Case.dimension, Enterprise)
             .join(Case, Case.id == OpenTask.case_id)
             .outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)
             .where(OpenTask.id.in_(ids)))} if ids else {}
         rows = [_row(*found[i], today) for i in ids if i in found]
+        counties = [*COUNTIES, *([filters.county] if filters.county and filters.county not in COUNTIES else [])]
         return InboxPage(rows, total, page, pages, today, overdue or 0, due_soon or 0, counties)
+
+
+def _page_ids(session: Session, actor: Actor, filters: InboxFilters, sort: str, order: list[Any],
+              offset: int) -> list[str]:
+    """The ids of one page of tasks. By due date: the tasks with a deadline in the order of the
+    ``(department, due)`` index, then those without one, so the database never sorts a whole inbox."""
+    name = sort.removeprefix("-")
+    query = _tasks(actor, filters, OpenTask.id, case=name == "dimension")
+    if name != "due":
+        return list(session.scalars(query.order_by(*order).offset(offset).limit(PAGE_SIZE)))
+    dated = list(session.scalars(query.where(OpenTask.due.is_not(None)).order_by(*order[1:])
+                                 .offset(offset).limit(PAGE_SIZE)))
+    if len(dated) == PAGE_SIZE:
+        return dated
+    before = offset + len(dated) if dated or not offset else session.scalar(
+        _tasks(actor, filters, sa.func.count(OpenTask.due)))
+    undated = session.scalars(query.where(OpenTask.due.is_(None)).order_by(*order[2:])
+                              .offset(max(0, offset - before)).limit(PAGE_SIZE - len(dated)))
+    return [*dated, *undated]
 
 
 def _order(sort: str) -> list[Any]:
@@ -201,7 +220,7 @@ def task_schema(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any
         if task is None:
             return tasks.get_task(ctx, actor, task_id)["form"] or {"type": "object"}  # the engine's refusal
         may_read_case(actor, session.get(Case, task.case_id).enterprise_code)
-        return deployments.read_form(ctx, task.form) if task.form else {"type": "object"}
+        return forms.current(session, task.form).schema if task.form else {"type": "object"}
 
 
 def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -261,18 +280,18 @@ def _dimension_clause(dimension: str) -> str:
 
 def _history(ctx: EngineContext, session: Session, bundle: SpecBundle, case_id: int) -> list[dict[str, Any]]:
     """The case's audit events, each with the name of the step it concerns and the form that step used."""
-    out = []
+    out, form_files = [], []
     for event in session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case_id)
                                  .order_by(AuditEvent.id)):
         detail = json.loads(event.detail or "{}")
         key = detail.get("key") or detail.get("timer")
         spec = _task_spec(bundle, key) if key else None
         form_file = getattr(spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename") if spec else None
-        try:
-            form = deployments.read_form(ctx, form_file) if form_file and detail.get("data") else None
-        except NotFound:
-            form = None
+        form_files.append(form_file if detail.get("data") else None)
         out.append({"at": event.at, "actor": event.actor, "action": event.action, "detail": detail,
                     "step": detail.get("name") or (getattr(spec, "bpmn_name", None) if spec else None) or key or "",
-                    "form": form})
+                    "form": None})
+    found = forms.current_many(session, filter(None, form_files))  # one query for every form the history shows
+    for row, form_file in zip(out, form_files, strict=True):
+        row["form"] = found[form_file].schema if form_file in found else None
     return out

@@ -24,7 +24,7 @@ from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from engine.models import AuditEvent, Case, OpenTask, WaitingTimer
 from engine.permissions import may_read_case, may_work_task
-from engine.services import announcements, annual, deployments, instances
+from engine.services import announcements, annual, forms, instances
 
 MAX_EXTENSION_MONTHS = 3
 
@@ -92,7 +92,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
         task, case = _open_task(session, actor, task_id)
         view = task_view(task)
-        view["form"] = deployments.read_form(ctx, task.form) if task.form else None
+        view["form"] = forms.current(session, task.form).schema if task.form else None
         workflow, _ = instances.load(ctx, session, case, readonly=True)
         spiff_task = runner.find_task(workflow, task_id)
         view["data"] = dict(spiff_task.data) if spiff_task else {}
@@ -211,7 +211,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
-        problems = validate_form(deployments.form_validator(ctx, task.form), data) if task.form else []
+        form = forms.current(session, task.form) if task.form else None
+        problems = validate_form(form.validator, data) if form else []
         if problems:
             raise InvalidInput("表单填写有误", "the form has errors", problems)
         now = ctx.now(session)
@@ -229,7 +230,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
             case.overdue = True
         position = instances.save(session, case, workflow, bundle, now)
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
-                        key=task.key, name=task.name, department=task.department, data=data)
+                        key=task.key, name=task.name, department=task.department, data=data,
+                        form_version=form.version if form else None)
         announcements.on_task_completed(session, case, task.key, data, workflow, now, actor)
         annual.on_task_completed(session, case, task, data, workflow, now, actor)
         for timer_key in fired:

@@ -110,4 +110,4 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-from webapp.api import openapi, routes, versions  # noqa: E402,F401  (registers the routes)
+from webapp.api import forms, openapi, routes, versions  # noqa: E402,F401  (registers the routes)

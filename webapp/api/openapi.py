@@ -48,6 +48,14 @@ NEW_CASE = {"type": "object", "required": ["dimension", "enterprise"], "properti
         "county": {"type": "string"}, "industry": {"enum": list(INDUSTRIES)}, "address": {"type": "string"}}},
     "finding": {"type": "object"}}}
 
+FORM_VERSION = {"type": "object", "required": ["key", "version", "saved_at", "saved_by", "note"], "properties": {
+    "key": {"type": "string", "example": "rectify.schema.json"}, "version": {"type": "integer"},
+    "title": {"type": "string"}, "saved_at": {"type": "string", "format": "date-time"},
+    "saved_by": {"type": "string"}, "note": {"type": "string"}, "sha256": {"type": "string"},
+    "latest": {"type": "boolean"}}}
+FORM = {"allOf": [FORM_VERSION, {"type": "object", "properties": {"schema": {"type": "object",
+                                                                            "description": "the JSON Schema"}}}]}
+
 COMMON = {"400": ("invalid input; errors name the field", _ERROR), "401": ("no valid token", _ERROR),
           "403": ("not allowed for this user", _ERROR), "404": ("not found", _ERROR)}
 
@@ -68,7 +76,8 @@ def document() -> dict:
                 "type": "object", "required": ["message", "errors"], "properties": {
                     "message": {"type": "string"}, "errors": {"type": "array", "items": {"type": "object", "properties": {
                         "message": {"type": "string"}, "field": {"type": "string"}, "line": {"type": "integer"},
-                        "element_id": {"type": "string"}}}}}}},
+                        "column": {"type": "integer"}, "element_id": {"type": "string"}}}}}},
+                "FormVersion": FORM_VERSION, "Form": FORM},
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -128,6 +137,36 @@ def document() -> dict:
                         "deployed_at": {"type": "string", "format": "date-time"}, "deployed_by": {"type": "string"},
                         "note": {"type": "string"}}}), **COMMON},
                 params=[_path_param("process_id", "string"), _path_param("version", "integer")])},
+            "/forms": {"get": _op("Every task form at its latest version, with the processes that use it", {
+                200: ("forms", {"type": "array", "items": {"type": "object", "properties": {
+                    "key": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "integer"},
+                    "saved_at": {"type": "string", "format": "date-time"}, "saved_by": {"type": "string"},
+                    "used_by": {"type": "array", "items": {"type": "string"}}}}}), **COMMON})},
+            "/forms/{key}": {"get": _op("The latest version of a form with its JSON Schema (in use by new cases and "
+                                        "open tasks)", {200: ("form", {"$ref": "#/components/schemas/Form"}), **COMMON},
+                                        params=[_path_param("key", "string")])},
+            "/forms/{key}/versions": {
+                "get": _op("Every version of a form, newest first (owners, supervisors, admins)", {
+                    200: ("versions", {"type": "array", "items": {"$ref": "#/components/schemas/FormVersion"}}),
+                    **COMMON}, params=[_path_param("key", "string")]),
+                "post": _op("Publish a new version of a form, or a new form (owners); every check runs first and "
+                            "nothing is stored when one fails", {
+                    201: ("the new version", {"$ref": "#/components/schemas/Form"}),
+                    200: ("the content equals the latest version: no new version (unchanged: true)",
+                          {"$ref": "#/components/schemas/Form"}),
+                    **COMMON, 400: ("refused: errors give each problem with line, column and JSON path (field)",
+                                    _ERROR),
+                    409: ("another owner published this form at the same moment", _ERROR)},
+                    body=json_body({"type": "object", "required": ["schema", "note"], "properties": {
+                        "schema": {"type": ["object", "string"], "description": "the JSON Schema, or its text (the order of `properties` is the order of the "
+                                                  "fields on the form: send the text to keep it)"},
+                        "note": {"type": "string", "maxLength": 2000, "description": "what changed, and why"}}}),
+                    params=[_path_param("key", "string")])},
+            "/forms/{key}/versions/{version}": {"get": _op(
+                "One version of a form with its schema and text (owners, supervisors, admins)", {
+                    200: ("version", {"allOf": [{"$ref": "#/components/schemas/Form"}, {"type": "object",
+                                               "properties": {"text": {"type": "string"}}}]}), **COMMON},
+                params=[_path_param("key", "string"), _path_param("version", "integer")])},
             "/cases/{case_id}/migrate": {"post": _op(
                 "Move a running case to another version of its process (owners, admins): allowed when every step "
                 "it completed or stands on exists unchanged in that version", {

@@ -43,10 +43,22 @@ def roles_required(*roles: str) -> Callable:
 
 def init_app(app: Flask) -> None:
     """Register every page blueprint and the error pages."""
-    from webapp.pages import admin, board, case_page, cases, inbox, modeler, processes, public, statistics
+    from webapp.pages import (
+        admin,
+        board,
+        case_page,
+        cases,
+        form_editor,
+        inbox,
+        modeler,
+        processes,
+        public,
+        statistics,
+    )
     from webapp.pages import annual as annual_report
 
-    for module in (inbox, cases, board, admin, public, case_page, modeler, statistics, processes, annual_report):
+    for module in (inbox, cases, board, admin, public, case_page, modeler, statistics, processes, annual_report,
+                   form_editor):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(CapexitError)

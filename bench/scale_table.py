@@ -120,7 +120,8 @@ def notes(m: dict[str, float], dbs: tuple[str, ...], sizes: Any, info: dict[str,
         "disk = the whole database (SQLite pages in use; pg_database_size) over the cases.",
         f"  HTTP: capexit serve --workers 2 (gunicorn gthread, 4 threads a worker, simulated clock, default "
         f"1 s sweep in every worker) on the same database; {int(m.get(f'http_clients_{dbs[0]}', 4))} client "
-        "threads in the bench process, each with a keep-alive connection and its own staff token, complete "
+        "threads in the bench process, each with a keep-alive connection (opened again every 25 requests) and "
+        "its own staff token, complete "
         "distinct open reinspect tasks (result pass) after a warm-up of 2 each; client-side time per request "
         "(the answer is the case view); per second = timed completions / wall time; every answer 200, each "
         "task completed once (one task_completed event, no longer open).",

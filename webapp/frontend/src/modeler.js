@@ -33,7 +33,6 @@ export function createModeler({ canvas, panel, options }) {
   };
   return new BpmnModeler({
     container: canvas,
-    keyboard: { bindTo: document },
     propertiesPanel: { parent: panel, layout: { groups: { capexit: { open: true }, general: { open: true } } } },
     linting: {
       active: true,

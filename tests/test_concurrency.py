@@ -90,6 +90,41 @@ def test_sweepers_running_together_fire_each_timer_once(ctx, second_ctx, make_ca
     assert timers.sweep(ctx).fired == 0 and timers.sweep(second_ctx).fired == 0
 
 
+def test_a_sweep_works_its_batch_in_random_order(ctx, make_case):
+    """Two sweepers over the same due cases would otherwise work them in lock-step, each case twice."""
+    case_ids = [make_case("energy_use", industry="flat_glass") for _ in range(12)]
+    now = parse_instant("2026-09-03T00:00:01+08:00")
+    timers.set_clock(ctx, actor("admin"), now)
+    query_order = timers.due_case_ids(ctx, now, 500)
+    assert sorted(query_order) == sorted(case_ids)
+    assert timers.sweep(ctx).fired == len(case_ids)
+    with ctx.unit_of_work() as session:
+        fired_order = list(session.scalars(sa.select(AuditEvent.case_id).where(
+            AuditEvent.action == "timer_fired").order_by(AuditEvent.id)))
+    assert sorted(fired_order) == sorted(case_ids)
+    assert fired_order != query_order  # equal by chance once in 12! (about 2e-9)
+
+
+def test_a_sweep_skips_a_case_another_transaction_holds(ctx, make_case):
+    """PostgreSQL: the sweep does not wait for a locked case (another sweeper works it); the next sweep fires it."""
+    if ctx.session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    case_id = make_case("energy_use", industry="flat_glass")
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
+    from engine.models import Case
+
+    with ctx.unit_of_work() as holder:
+        holder.execute(sa.select(Case.id).where(Case.id == case_id).with_for_update())
+        done = []
+        sweeper = threading.Thread(target=lambda: done.append(timers.sweep(ctx)))
+        sweeper.start()
+        sweeper.join(timeout=20)
+        assert done, "the sweep waited for the lock instead of skipping the case"
+        assert (done[0].fired, done[0].skipped) == (0, 1)
+    assert timers.sweep(ctx).fired == 1
+    assert audit_actions(ctx, case_id)["timer_fired"] == 1
+
+
 def test_a_completion_racing_its_deadline_ends_in_one_legal_state(ctx, second_ctx, make_case):
     """At the deadline, the enterprise's late report and the sweep race: the deadline wins either way."""
     firm = actor("enterprise", enterprise=ENTERPRISE_A)

@@ -14,7 +14,7 @@ class OpenTask(Base):
     """A READY user task, so the inbox never deserializes a case."""
 
     __tablename__ = "open_tasks"
-    __table_args__ = (sa.Index("ix_open_tasks_department_due", "department", "due"),)
+    __table_args__ = (sa.Index("ix_open_tasks_department_due", "department", "due", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)

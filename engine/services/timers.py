@@ -4,11 +4,15 @@ The sweep reads only ``waiting_timers`` rows with ``due_at`` before now (an inde
 range scan), so its cost follows the number of due timers, not of waiting cases.
 Each case's timers fire in their own transaction; a case saved by someone else in
 between (another sweeper, a task completion) fails the version check and is left
-to them, so each timer fires exactly once.
+to them, so each timer fires exactly once. Sweepers running together (one in every
+web worker) keep out of each other's way: each works its batch in its own random
+order, and on PostgreSQL a case another transaction holds is skipped
+(``FOR UPDATE SKIP LOCKED``) instead of being worked twice and refused once.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +37,7 @@ class SweepResult:
     cases: int = 0
     fired: int = 0
     conflicts: int = 0
+    skipped: int = 0
 
 
 def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dict[str, Any]]:
@@ -56,10 +61,23 @@ def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
     return list(dict.fromkeys(rows))[:limit]
 
 
-def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime) -> int:
-    """Fire the due timers of one case in one transaction; returns how many fired."""
+class _Held(Exception):
+    """Internal: another transaction holds the case (PostgreSQL); it is left to that one."""
+
+
+def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime, *, skip_held: bool = False) -> int:
+    """Fire the due timers of one case in one transaction; returns how many fired.
+
+    With ``skip_held`` (the sweep), a case locked by another transaction on PostgreSQL raises
+    ``_Held`` at once instead of waiting for it.
+    """
     with ctx.unit_of_work() as session:
-        case = session.get(Case, case_id)
+        if skip_held and session.bind.dialect.name == "postgresql":
+            case = session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
+            if case is None and session.get(Case, case_id) is not None:
+                raise _Held(case_id)
+        else:
+            case = session.get(Case, case_id)
         if case is None or case.status.value != "open":
             return 0
         workflow, bundle = instances.load(ctx, session, case)
@@ -87,15 +105,19 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
     start_due_report(ctx, now)
     result = SweepResult()
     seen: set[int] = set()
+    shuffle = random.Random().shuffle
     while True:
         ids = [i for i in due_case_ids(ctx, now, batch) if i not in seen]
         if not ids:
             return result
+        shuffle(ids)  # another sweeper's batch is the same cases: start elsewhere
         for case_id in ids:
             seen.add(case_id)
             try:
-                result.fired += fire_case_timers(ctx, case_id, now)
+                result.fired += fire_case_timers(ctx, case_id, now, skip_held=True)
                 result.cases += 1
+            except _Held:
+                result.skipped += 1
             except Conflict:
                 result.conflicts += 1
 

@@ -472,3 +472,12 @@ def test_the_public_page_lists_a_published_report(ctx, work, client):
     html = client.get("/public").get_data(as_text=True)
     assert "/reports/annual/2026" in html and "/reports/annual/2026.xlsx" in html
     assert "尚未发布" not in html
+
+
+def test_the_case_page_names_the_annual_report(ctx, work, login_as, client):
+    case_id, _ids = started(ctx, work)
+    login_as("supervisor")
+    page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "淘汰落后产能年度报告" in html and "· annual_report" not in html

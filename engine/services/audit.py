@@ -5,7 +5,8 @@ Who may call: ``append`` is for the engine's services, inside their unit of work
 Each event's hash covers its content and the previous event's hash in the same chain
 (the case's, or the chain of events without a case). Appends to one chain are
 serialized: on PostgreSQL by locking the case row (or an advisory lock for the global
-chain); on SQLite by the database's single writer.
+chain), unless the transaction already holds it (``hold_case``); on SQLite by the
+database's single writer.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ def event_hash(prev_hash: str, case_id: int | None, at: datetime, actor: str, ac
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def hold_case(session: Session, case_id: int) -> None:
+    """Note that this transaction holds the case's row (written, or locked for update), so no one else can
+    write it or append to its chain until the transaction ends: the chain needs no lock of its own."""
+    session.info.setdefault("held_cases", set()).add(case_id)
+
+
 def _lock_chain(session: Session, case_id: int | None) -> None:
-    if session.bind.dialect.name != "postgresql":
+    if session.bind.dialect.name != "postgresql" or case_id in session.info.get("held_cases", ()):
         return
     if case_id is None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_CHAIN_LOCK})

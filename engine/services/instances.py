@@ -15,6 +15,7 @@ from engine.context import EngineContext
 from engine.deadlines import Deadline
 from engine.definitions import SpecBundle
 from engine.models import Case, CaseStatus, OpenTask, WaitingTimer
+from engine.services.audit import hold_case
 from engine.services.deployments import bundle_for_case
 
 
@@ -52,6 +53,12 @@ def current_deadline(workflow: BpmnWorkflow) -> Deadline | None:
 
 def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle, now: datetime) -> runner.Position:
     """Write the instance, status, deadline and index rows of a case (no commit)."""
+    return save_closing(session, case, workflow, bundle, now)[0]
+
+
+def save_closing(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle, now: datetime
+                 ) -> tuple[runner.Position, list[str]]:
+    """``save``, also returning the ids of the open tasks this save closed (their index rows removed)."""
     pos = runner.position(workflow, bundle)
     case.state = store.dumps(workflow)
     case.serializer_version = store.SERIALIZER_VERSION
@@ -70,18 +77,25 @@ def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundl
     if case.id is None:
         session.add(case)
     session.flush()  # assigns the id, or bumps the version (and checks it)
-    _sync_index(session.connection(), case, pos, now)
+    hold_case(session, case.id)  # the UPDATE (or INSERT) holds the row until the transaction ends
+    closed = _sync_index(session.connection(), case, pos, now)
     session.info.setdefault("committed_workflows", []).append((case.id, case.version, (workflow, bundle)))
-    return pos
+    return pos, closed
 
 
-def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime) -> None:
-    """Make the case's open-task and timer rows match its position, touching only rows that changed.
+def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime) -> list[str]:
+    """Make the case's open-task and timer rows match its position, touching only rows that changed;
+    returns the ids of the task rows removed.
 
     A task that stays open keeps its row (and so who holds it); task and timer ids are SpiffWorkflow's
-    task ids, which are new whenever a step is reached again.
+    task ids, which are new whenever a step is reached again. One query reads both tables' ids.
     """
-    have_tasks = set(conn.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case.id)))
+    have = conn.execute(sa.union_all(
+        sa.select(OpenTask.id, sa.literal("task").label("kind")).where(OpenTask.case_id == case.id),
+        sa.select(WaitingTimer.id, sa.literal("timer").label("kind")).where(WaitingTimer.case_id == case.id),
+    )).all()
+    have_tasks = {row_id for row_id, kind in have if kind == "task"}
+    have_timers = {row_id for row_id, kind in have if kind == "timer"}
     want_tasks = {t.id: t for t in pos.open_tasks}
     gone = have_tasks - want_tasks.keys()
     if gone:
@@ -93,7 +107,7 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     ]
     if new:
         conn.execute(sa.insert(OpenTask), new)
-    have_timers = set(conn.scalars(sa.select(WaitingTimer.id).where(WaitingTimer.case_id == case.id)))
+    closed = sorted(gone)
     want_timers = {t.id: t for t in pos.timers}
     gone = have_timers - want_timers.keys()
     if gone:
@@ -102,6 +116,7 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
            for tid, t in want_timers.items() if tid not in have_timers]
     if new:
         conn.execute(sa.insert(WaitingTimer), new)
+    return closed
 
 
 def audit(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,

@@ -23,9 +23,10 @@ from engine import runner
 from engine.clock import SHANGHAI, SimulatedClock, add_duration, parse_instant
 from engine.context import SYSTEM, Actor, EngineContext
 from engine.errors import Conflict, InvalidInput, Problem
-from engine.models import Case, OpenTask, WaitingTimer
+from engine.models import Case, WaitingTimer
 from engine.permissions import may_supervise
 from engine.services import instances
+from engine.services.audit import hold_case
 
 LAST_YEAR = 2100  # the simulated clock moves within the years the rest-day calendar covers
 
@@ -76,18 +77,18 @@ def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime, *, skip_he
             case = session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
             if case is None and session.get(Case, case_id) is not None:
                 raise _Held(case_id)
+            if case is not None:
+                hold_case(session, case.id)
         else:
             case = session.get(Case, case_id)
         if case is None or case.status.value != "open":
             return 0
         workflow, bundle = instances.load(ctx, session, case)
-        open_before = set(session.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case_id)))
         fired = runner.fire_due_timers(workflow, now)
         if not fired:
             return 0
         case.overdue = True
-        position = instances.save(session, case, workflow, bundle, now)
-        closed = sorted(open_before - {t.id for t in position.open_tasks})
+        _position, closed = instances.save_closing(session, case, workflow, bundle, now)
         for timer_key in fired:
             instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,
                             closed_tasks=closed)

@@ -124,6 +124,12 @@ def timer_due_at(task: Task) -> datetime | None:
     return due.astimezone(UTC) if isinstance(due, datetime) else None
 
 
+def has_due_timer(workflow: BpmnWorkflow, now: datetime) -> bool:
+    """Whether a waiting timer of the instance fell due before ``now`` (the index's ``due_at < now``)."""
+    return any(_is_timer(task) and (due := timer_due_at(task)) is not None and due < now
+               for task in workflow.get_tasks(state=TaskState.WAITING))
+
+
 def _department(task: Task, props: dict[str, str]) -> str | None:
     """The department named in the task's data by its ``departmentFrom`` property (one per instance of a
     multi-instance task, e.g. the annual report's confirmations), if it is a known party."""

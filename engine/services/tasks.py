@@ -22,7 +22,7 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, OpenTask, WaitingTimer
+from engine.models import AuditEvent, Case, OpenTask
 from engine.permissions import may_read_case, may_work_task
 from engine.services import announcements, annual, forms, instances
 
@@ -64,8 +64,9 @@ def list_tasks(ctx: EngineContext, actor: Actor, limit: int = 500) -> list[dict[
 
 
 def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, Case]:
-    task = session.get(OpenTask, task_id)
-    if task is None:
+    found = session.execute(sa.select(OpenTask, Case).join(Case, Case.id == OpenTask.case_id)
+                            .where(OpenTask.id == task_id)).first()  # one query for both rows
+    if found is None:
         done = session.scalar(sa.select(AuditEvent.case_id).where(AuditEvent.task_id == task_id,
                                                                   AuditEvent.action == "task_completed"))
         if done is not None:
@@ -76,7 +77,7 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, 
             raise Conflict("法定期限已届满，该任务已转入逾期处理", "the legal deadline has passed: this task was closed "
                            "and the case moved on to the overdue procedure")
         raise NotFound("任务不存在", "no such task")
-    case = session.get(Case, task.case_id)
+    task, case = found
     may_read_case(actor, case.enterprise_code)
     return task, case
 
@@ -216,10 +217,9 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         if problems:
             raise InvalidInput("表单填写有误", "the form has errors", problems)
         now = ctx.now(session)
-        if session.scalar(sa.select(WaitingTimer.id).where(WaitingTimer.case_id == case.id,
-                                                           WaitingTimer.due_at < now).limit(1)):
-            raise _DeadlinePassed(case.id, now)
         workflow, bundle = instances.load(ctx, session, case)
+        if runner.has_due_timer(workflow, now):
+            raise _DeadlinePassed(case.id, now)
         spiff_task = runner.find_task(workflow, task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
             raise Conflict("该任务已不在办理状态", "this task is no longer open")

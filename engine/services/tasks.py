@@ -9,6 +9,7 @@ on the case's version raises ``Conflict`` (409) and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -186,8 +187,10 @@ class _DeadlinePassed(Exception):
     """Internal: a deadline of the case passed before this completion; fire it first."""
 
 
-def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Complete an open task with form data; returns the case's id, status, version and open tasks.
+def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any], *,
+                  answer: Callable[[Session, Case], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Complete an open task with form data; returns the case's id, status, version and open tasks, or
+    what ``answer`` makes of the case in the same transaction (the API's case view).
 
     A deadline of the case that passed before this completion (the sweep had not run yet)
     fires first, in its own transaction, and the completion is refused with Conflict: the
@@ -196,7 +199,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为对象", "form data must be a JSON object")
     try:
-        return _complete(ctx, actor, task_id, data)
+        return _complete(ctx, actor, task_id, data, answer)
     except _DeadlinePassed as passed:
         from engine.services.timers import fire_case_timers
 
@@ -206,7 +209,8 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
                        "closed and the case moved on to the overdue procedure") from None
 
 
-def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any],
+              answer: Callable[[Session, Case], dict[str, Any]] | None) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
         task, case = _open_task(session, actor, task_id)
         may_work_task(actor, task.department, case.enterprise_code)
@@ -239,6 +243,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         if case.status.value != "open":
             instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
         session.flush()
+        if answer is not None:
+            return answer(session, case)
         return {"case_id": case.id, "status": case.status.value, "version": case.version,
                 "open_tasks": [{"id": t.id, "key": t.key, "name": t.name} for t in position.open_tasks]}
 

@@ -135,6 +135,23 @@ def current(session: Session, key: str) -> FormSchema:
     return _compiled(session, key, row.id, row.version, row.sha256)
 
 
+def newest_of(key_column: Any) -> tuple[Any, Any, Any]:
+    """Correlated subqueries for the id, version and digest of the newest version of the form named by
+    ``key_column``, to read in another query (see ``tasks._open_task``); pass the three to ``compiled``."""
+    def newest(column: Any) -> Any:
+        return (sa.select(column).where(FormVersion.key == key_column).order_by(FormVersion.version.desc())
+                .limit(1).scalar_subquery())
+
+    return newest(FormVersion.id), newest(FormVersion.version), newest(FormVersion.sha256)
+
+
+def compiled(session: Session, key: str, row_id: int | None, version: int | None, digest: str | None) -> FormSchema:
+    """The form version read through ``newest_of``, with its validator (NotFound when there was none)."""
+    if row_id is None or version is None or digest is None:
+        raise NotFound(f"表单 {key} 不存在", f"no form {key}")
+    return _compiled(session, key, row_id, version, digest)
+
+
 def current_many(session: Session, keys: Iterable[str]) -> dict[str, FormSchema]:
     """The latest versions of several forms in one query (unknown keys are left out)."""
     wanted = sorted(set(keys))

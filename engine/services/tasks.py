@@ -65,8 +65,21 @@ def list_tasks(ctx: EngineContext, actor: Actor, limit: int = 500) -> list[dict[
 
 
 def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, Case]:
-    found = session.execute(sa.select(OpenTask, Case).join(Case, Case.id == OpenTask.case_id)
-                            .where(OpenTask.id == task_id)).first()  # one query for both rows
+    """The open task and its case, read in one query; Conflict or NotFound when it is not open."""
+    task, case, *_ = _open_task_row(session, actor, task_id, ())
+    return task, case
+
+
+def _open_task_with_form(session: Session, actor: Actor, task_id: str
+                         ) -> tuple[OpenTask, Case, forms.FormSchema | None]:
+    """The open task, its case and the newest version of its form, read in one query."""
+    task, case, *newest = _open_task_row(session, actor, task_id, forms.newest_of(OpenTask.form))
+    return task, case, forms.compiled(session, task.form, *newest) if task.form else None
+
+
+def _open_task_row(session: Session, actor: Actor, task_id: str, extra: tuple) -> sa.Row:
+    found = session.execute(sa.select(OpenTask, Case, *extra)
+                            .join(Case, Case.id == OpenTask.case_id).where(OpenTask.id == task_id)).first()
     if found is None:
         done = session.scalar(sa.select(AuditEvent.case_id).where(AuditEvent.task_id == task_id,
                                                                   AuditEvent.action == "task_completed"))
@@ -78,9 +91,8 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, 
             raise Conflict("法定期限已届满，该任务已转入逾期处理", "the legal deadline has passed: this task was closed "
                            "and the case moved on to the overdue procedure")
         raise NotFound("任务不存在", "no such task")
-    task, case = found
-    may_read_case(actor, case.enterprise_code)
-    return task, case
+    may_read_case(actor, found[1].enterprise_code)
+    return found
 
 
 def _cancelled_by_deadline(session: Session, task_id: str) -> bool:
@@ -92,9 +104,9 @@ def _cancelled_by_deadline(session: Session, task_id: str) -> bool:
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """One open task with its form (JSON Schema) and the case data it shows."""
     with ctx.unit_of_work() as session:
-        task, case = _open_task(session, actor, task_id)
+        task, case, form = _open_task_with_form(session, actor, task_id)
         view = task_view(task)
-        view["form"] = forms.current(session, task.form).schema if task.form else None
+        view["form"] = form.schema if form else None
         workflow, _ = instances.load(ctx, session, case, readonly=True)
         spiff_task = runner.find_task(workflow, task_id)
         view["data"] = dict(spiff_task.data) if spiff_task else {}
@@ -212,11 +224,10 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
 def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any],
               answer: Callable[[Session, Case], dict[str, Any]] | None) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
-        task, case = _open_task(session, actor, task_id)
+        task, case, form = _open_task_with_form(session, actor, task_id)
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
-        form = forms.current(session, task.form) if task.form else None
         problems = validate_form(form.validator, data) if form else []
         if problems:
             raise InvalidInput("表单填写有误", "the form has errors", problems)

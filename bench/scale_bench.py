@@ -429,11 +429,11 @@ def run(cases: int = 100_000, dbs: tuple[str, ...] = ("sqlite", "pg"), pg_url: s
         inspect: Callable[[str, Any, scale_data.Generated], None] | None = None,
         bare_cases: int = 100) -> dict[str, float]:
     """Run the scale benchmark on ``dbs``, print its table through ``echo`` and return ``{metric_suffix: value}``."""
-    from bench.scale_table import machine, render
+    from bench.scale_table import render
 
     began = time.perf_counter()
     sizes = ScaleSizes.for_cases(cases)
-    info = machine()
+    info = engine_bench.machine_info()
     pg_version = postgres_version(pg_url) if "pg" in dbs else None
     if "pg" in dbs and pg_version is None:
         echo(f"PostgreSQL is unreachable at {sa.engine.make_url(pg_url).render_as_string()}: skipped")
@@ -459,7 +459,7 @@ def run(cases: int = 100_000, dbs: tuple[str, ...] = ("sqlite", "pg"), pg_url: s
     metrics["bare_tx_ms"] = _ms(statistics.median(bare))
     metrics["bare_tx_count"] = float(len(bare))
     metrics["total_s"] = time.perf_counter() - began
-    info["load_end"] = machine()["load"]
+    info["load_end"] = engine_bench.machine_info()["load"]
     echo("")
     for line in render(metrics, dbs, sizes, info):
         echo(line)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench import engine_bench
-
 NAMES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
 Check = Callable[[float, dict[str, float], str], bool]
 
@@ -42,11 +40,6 @@ ROWS: tuple[tuple[str, str, str, Check | None, str], ...] = (
     ("  disk_bytes_per_case", "B", "", None, ""),
     ("generate_s", "s", "< 120 s", lambda v, m, s: v < 120, ""),
 )
-
-
-def machine() -> dict[str, str]:
-    """What the numbers were measured on (engine_bench's, with the load average)."""
-    return engine_bench.machine_info()
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -49,17 +49,27 @@ def _lock_chain(session: Session, case_id: int | None) -> None:
         session.execute(sa.select(Case.id).where(Case.id == case_id).with_for_update())
 
 
+# Built once: constructing a statement costs more than running it.
+_CASE_CHAIN_END = (sa.select(AuditEvent.hash).where(AuditEvent.case_id == sa.bindparam("case_id"))
+                   .order_by(AuditEvent.id.desc()).limit(1))
+_GLOBAL_CHAIN_END = sa.select(AuditEvent.hash).where(AuditEvent.case_id.is_(None)).order_by(AuditEvent.id.desc()).limit(1)
+_INSERT_EVENT = sa.insert(AuditEvent)
+
+
 def append(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,
-           task_id: str | None = None, **detail: Any) -> AuditEvent:
-    """Append one event to its chain in the caller's transaction."""
+           task_id: str | None = None, **detail: Any) -> str:
+    """Append one event to its chain in the caller's transaction; returns the event's hash."""
     _lock_chain(session, case_id)
-    chain = AuditEvent.case_id.is_(None) if case_id is None else AuditEvent.case_id == case_id
-    prev = session.scalar(sa.select(AuditEvent.hash).where(chain).order_by(AuditEvent.id.desc()).limit(1)) or ""
+    conn = session.connection()
+    if case_id is None:
+        prev = conn.execute(_GLOBAL_CHAIN_END).scalar() or ""
+    else:
+        prev = conn.execute(_CASE_CHAIN_END, {"case_id": case_id}).scalar() or ""
     text = json.dumps(detail, ensure_ascii=False, default=str)
-    event = AuditEvent(case_id=case_id, at=at, actor=actor, action=action, task_id=task_id, detail=text,
-                       prev_hash=prev, hash=event_hash(prev, case_id, at, actor, action, task_id, text))
-    session.add(event)
-    return event
+    digest = event_hash(prev, case_id, at, actor, action, task_id, text)
+    conn.execute(_INSERT_EVENT, {"case_id": case_id, "at": at, "actor": actor, "action": action, "task_id": task_id,
+                                 "detail": text, "prev_hash": prev, "hash": digest})
+    return digest
 
 
 @dataclass(frozen=True)

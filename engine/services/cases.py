@@ -149,13 +149,19 @@ def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any]:
         return case_view(session, case)
 
 
+# The case view's reads, built once (constructing a statement costs more than running it).
+_CASE_TASKS = sa.select(OpenTask).where(OpenTask.case_id == sa.bindparam("case_id")).order_by(OpenTask.created_at)
+_CASE_HISTORY = (sa.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
+                 .where(AuditEvent.case_id == sa.bindparam("case_id")).order_by(AuditEvent.id))
+
+
 def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
     """Render a case row with its open tasks and history."""
     from engine.services.tasks import task_view
 
     enterprise = session.get(Enterprise, case.enterprise_code) if case.enterprise_code else None  # None: annual report
-    tasks = session.scalars(sa.select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at))
-    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
+    tasks = session.scalars(_CASE_TASKS, {"case_id": case.id})
+    events = session.execute(_CASE_HISTORY, {"case_id": case.id})
     return {
         "id": case.id, "dimension": case.dimension, "status": case.status.value,
         "lead_department": case.lead_department,
@@ -166,8 +172,8 @@ def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
         "deadline_rule": case.deadline_rule, "deadline_rule_en": case.deadline_rule_en,
         "overdue": case.overdue, "finding": json.loads(case.finding or "{}"),
         "open_tasks": [task_view(t) for t in tasks],
-        "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}
-                    for e in events],
+        "history": [{"at": iso(at), "actor": actor, "action": action, "detail": json.loads(detail)}
+                    for at, actor, action, detail in events],
         "version": case.version,
     }
 

@@ -83,6 +83,17 @@ def save_closing(session: Session, case: Case, workflow: BpmnWorkflow, bundle: S
     return pos, closed
 
 
+# The index statements, built once: constructing a statement costs far more than running it here.
+_INDEX_IDS = sa.union_all(
+    sa.select(OpenTask.id, sa.literal("task").label("kind")).where(OpenTask.case_id == sa.bindparam("case_id")),
+    sa.select(WaitingTimer.id, sa.literal("timer").label("kind")).where(WaitingTimer.case_id == sa.bindparam("case_id")),
+)
+_DELETE_TASKS = sa.delete(OpenTask).where(OpenTask.id.in_(sa.bindparam("ids", expanding=True)))
+_DELETE_TIMERS = sa.delete(WaitingTimer).where(WaitingTimer.id.in_(sa.bindparam("ids", expanding=True)))
+_INSERT_TASKS = sa.insert(OpenTask)
+_INSERT_TIMERS = sa.insert(WaitingTimer)
+
+
 def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime) -> list[str]:
     """Make the case's open-task and timer rows match its position, touching only rows that changed;
     returns the ids of the task rows removed.
@@ -90,32 +101,29 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     A task that stays open keeps its row (and so who holds it); task and timer ids are SpiffWorkflow's
     task ids, which are new whenever a step is reached again. One query reads both tables' ids.
     """
-    have = conn.execute(sa.union_all(
-        sa.select(OpenTask.id, sa.literal("task").label("kind")).where(OpenTask.case_id == case.id),
-        sa.select(WaitingTimer.id, sa.literal("timer").label("kind")).where(WaitingTimer.case_id == case.id),
-    )).all()
+    have = conn.execute(_INDEX_IDS, {"case_id": case.id}).all()
     have_tasks = {row_id for row_id, kind in have if kind == "task"}
     have_timers = {row_id for row_id, kind in have if kind == "timer"}
     want_tasks = {t.id: t for t in pos.open_tasks}
     gone = have_tasks - want_tasks.keys()
     if gone:
-        conn.execute(sa.delete(OpenTask).where(OpenTask.id.in_(gone)))
+        conn.execute(_DELETE_TASKS, {"ids": sorted(gone)})
     new = [
         {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
          "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
         for tid, t in want_tasks.items() if tid not in have_tasks
     ]
     if new:
-        conn.execute(sa.insert(OpenTask), new)
+        conn.execute(_INSERT_TASKS, new)
     closed = sorted(gone)
     want_timers = {t.id: t for t in pos.timers}
     gone = have_timers - want_timers.keys()
     if gone:
-        conn.execute(sa.delete(WaitingTimer).where(WaitingTimer.id.in_(gone)))
+        conn.execute(_DELETE_TIMERS, {"ids": sorted(gone)})
     new = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at}
            for tid, t in want_timers.items() if tid not in have_timers]
     if new:
-        conn.execute(sa.insert(WaitingTimer), new)
+        conn.execute(_INSERT_TIMERS, new)
     return closed
 
 

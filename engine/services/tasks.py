@@ -66,20 +66,29 @@ def list_tasks(ctx: EngineContext, actor: Actor, limit: int = 500) -> list[dict[
 
 def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, Case]:
     """The open task and its case, read in one query; Conflict or NotFound when it is not open."""
-    task, case, *_ = _open_task_row(session, actor, task_id, ())
+    task, case = _open_task_row(session, actor, task_id, _TASK_AND_CASE)
     return task, case
 
 
 def _open_task_with_form(session: Session, actor: Actor, task_id: str
                          ) -> tuple[OpenTask, Case, forms.FormSchema | None]:
     """The open task, its case and the newest version of its form, read in one query."""
-    task, case, *newest = _open_task_row(session, actor, task_id, forms.newest_of(OpenTask.form))
+    task, case, *newest = _open_task_row(session, actor, task_id, _TASK_CASE_AND_FORM)
     return task, case, forms.compiled(session, task.form, *newest) if task.form else None
 
 
-def _open_task_row(session: Session, actor: Actor, task_id: str, extra: tuple) -> sa.Row:
-    found = session.execute(sa.select(OpenTask, Case, *extra)
-                            .join(Case, Case.id == OpenTask.case_id).where(OpenTask.id == task_id)).first()
+def _task_and_case(*extra: Any) -> sa.Select:
+    return sa.select(OpenTask, Case, *extra).join(Case, Case.id == OpenTask.case_id).where(
+        OpenTask.id == sa.bindparam("task_id"))
+
+
+# Built once: constructing these costs more than running them.
+_TASK_AND_CASE = _task_and_case()
+_TASK_CASE_AND_FORM = _task_and_case(*forms.newest_of(OpenTask.form))
+
+
+def _open_task_row(session: Session, actor: Actor, task_id: str, statement: sa.Select) -> sa.Row:
+    found = session.execute(statement, {"task_id": task_id}).first()
     if found is None:
         done = session.scalar(sa.select(AuditEvent.case_id).where(AuditEvent.task_id == task_id,
                                                                   AuditEvent.action == "task_completed"))

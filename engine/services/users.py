@@ -100,14 +100,15 @@ def issue_token(ctx: EngineContext, user: User) -> str:
     return token
 
 
+_TOKEN_OWNER = (sa.select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == sa.bindparam("digest")))  # built once: every API request runs it
+
+
 def actor_for_token(ctx: EngineContext, token: str) -> Actor | None:
     """The actor a valid, unexpired token belongs to, or None."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     with ctx.unit_of_work() as session:
-        row = session.execute(
-            sa.select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == digest)
-        ).first()
+        row = session.execute(_TOKEN_OWNER, {"digest": digest}).first()
         if row is None or row[1] < datetime.now(UTC) or not row[0].active:
             return None
         return actor_of(row[0])

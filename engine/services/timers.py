@@ -2,12 +2,16 @@
 
 The sweep reads only ``waiting_timers`` rows with ``due_at`` before now (an index
 range scan), so its cost follows the number of due timers, not of waiting cases.
-Each case's timers fire in their own transaction; a case saved by someone else in
-between (another sweeper, a task completion) fails the version check and is left
-to them, so each timer fires exactly once. Sweepers running together (one in every
-web worker) keep out of each other's way: each works its batch in its own random
+The sweep fires up to ``CASES_PER_TRANSACTION`` cases in one transaction (one commit
+for all); a batch in which a case was saved by someone else in between (another
+sweeper, a task completion) fails the version check, is rolled back whole, and its
+cases are worked again one to a transaction, where such a case is left to the other
+writer. So each timer fires exactly once. Sweepers running together (one in every
+web worker) keep out of each other's way: each works its due cases in its own random
 order, and on PostgreSQL a case another transaction holds is skipped
 (``FOR UPDATE SKIP LOCKED``) instead of being worked twice and refused once.
+A completion that finds its case's deadline passed fires that case alone
+(``fire_case_timers``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from engine import runner
 from engine.clock import SHANGHAI, SimulatedClock, add_duration, parse_instant
@@ -62,6 +67,9 @@ def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
     return list(dict.fromkeys(rows))[:limit]
 
 
+CASES_PER_TRANSACTION = 10  # the sweep's batch: one commit for up to this many cases
+
+
 class _Held(Exception):
     """Internal: another transaction holds the case (PostgreSQL); it is left to that one."""
 
@@ -81,25 +89,72 @@ def fire_case_timers(ctx: EngineContext, case_id: int, now: datetime, *, skip_he
                 hold_case(session, case.id)
         else:
             case = session.get(Case, case_id)
-        if case is None or case.status.value != "open":
-            return 0
-        workflow, bundle = instances.load(ctx, session, case)
-        fired = runner.fire_due_timers(workflow, now)
-        if not fired:
-            return 0
-        case.overdue = True
-        _position, closed = instances.save_closing(session, case, workflow, bundle, now)
-        for timer_key in fired:
-            instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,
-                            closed_tasks=closed)
-        if case.status.value != "open":
-            instances.audit(session, case.id, now, SYSTEM.username, f"case_{case.status.value}")
-        return len(fired)
+        return _fire_loaded(ctx, session, case, now)
+
+
+def _fire_loaded(ctx: EngineContext, session: Session, case: Case | None, now: datetime) -> int:
+    """Fire the due timers of a case read in this transaction, save and audit it; returns how many fired."""
+    if case is None or case.status.value != "open":
+        return 0
+    workflow, bundle = instances.load(ctx, session, case)
+    fired = runner.fire_due_timers(workflow, now)
+    if not fired:
+        return 0
+    case.overdue = True
+    _position, closed = instances.save_closing(session, case, workflow, bundle, now)
+    for timer_key in fired:
+        instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,
+                        closed_tasks=closed)
+    if case.status.value != "open":
+        instances.audit(session, case.id, now, SYSTEM.username, f"case_{case.status.value}")
+    return len(fired)
+
+
+def _fire_batch(ctx: EngineContext, case_ids: list[int], now: datetime) -> SweepResult:
+    """Fire the due timers of several cases in one transaction (one commit for all of them).
+
+    PostgreSQL locks the batch's cases in one query and leaves out those another transaction
+    holds. SQLite reads each case when it comes to it: after the batch's first write the
+    transaction holds the database's write lock, so only the first case can have changed
+    since it was read, and then the version check refuses the whole batch.
+    """
+    result = SweepResult()
+    with ctx.unit_of_work() as session:
+        if session.bind.dialect.name == "postgresql":
+            locked = session.scalars(sa.select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
+                                     .with_for_update(skip_locked=True)).all()
+            loaded = {case.id: case for case in locked}
+            for case_id in loaded:
+                hold_case(session, case_id)
+            result.skipped = len(case_ids) - len(loaded)  # cases are never deleted: the rest are held
+            cases = [loaded[i] for i in case_ids if i in loaded]
+        else:
+            cases = (session.get(Case, i) for i in case_ids)
+        for case in cases:
+            result.fired += _fire_loaded(ctx, session, case, now)
+            result.cases += 1
+    return result
+
+
+def _fire_one_by_one(ctx: EngineContext, case_ids: list[int], now: datetime, result: SweepResult) -> None:
+    for case_id in case_ids:
+        try:
+            result.fired += fire_case_timers(ctx, case_id, now, skip_held=True)
+            result.cases += 1
+        except _Held:
+            result.skipped += 1
+        except Conflict:
+            result.conflicts += 1
 
 
 def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> SweepResult:
-    """Fire every timer due before now, case by case (after starting the annual report when it is due); safe to
-    run in several processes at once."""
+    """Fire every timer due before now (after starting the annual report when it is due); safe to run in
+    several processes at once.
+
+    Cases are worked ``CASES_PER_TRANSACTION`` to a transaction. A batch that fails (another
+    writer changed one of its cases, or one case cannot be fired) is rolled back whole and its
+    cases are worked again one to a transaction, so one case's trouble stays its own.
+    """
     from engine.services.annual import start_due_report
 
     now = now or ctx.now()
@@ -112,15 +167,17 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
         if not ids:
             return result
         shuffle(ids)  # another sweeper's batch is the same cases: start elsewhere
-        for case_id in ids:
-            seen.add(case_id)
+        seen.update(ids)
+        for first in range(0, len(ids), CASES_PER_TRANSACTION):
+            chunk = ids[first:first + CASES_PER_TRANSACTION]
             try:
-                result.fired += fire_case_timers(ctx, case_id, now, skip_held=True)
-                result.cases += 1
-            except _Held:
-                result.skipped += 1
-            except Conflict:
-                result.conflicts += 1
+                done = _fire_batch(ctx, chunk, now)
+            except Exception:  # noqa: BLE001 - rolled back whole; worked again case by case below
+                _fire_one_by_one(ctx, chunk, now, result)
+                continue
+            result.fired += done.fired
+            result.cases += done.cases
+            result.skipped += done.skipped
 
 
 def _simulated(ctx: EngineContext) -> SimulatedClock:

@@ -155,3 +155,45 @@ def test_a_completion_just_before_the_deadline_races_the_sweep_safely(ctx, secon
     assert isinstance(results[0], dict) and results[1].fired == 0, results
     actions = audit_actions(ctx, case_id)
     assert actions["task_completed"] == 1 and actions["timer_fired"] == 0
+
+
+def test_a_sweep_commits_several_cases_at_once(ctx, make_case):
+    """The sweep's batch: one commit for up to CASES_PER_TRANSACTION cases, not one per case."""
+    case_ids = [make_case("energy_use", industry="flat_glass") for _ in range(23)]
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
+    commits = []
+    db_engine = ctx.session_factory.kw["bind"]
+    listener = lambda conn: commits.append(conn)  # noqa: E731
+    sa.event.listen(db_engine, "commit", listener)
+    try:
+        result = timers.sweep(ctx)
+    finally:
+        sa.event.remove(db_engine, "commit", listener)
+    assert (result.fired, result.cases, result.failed) == (len(case_ids), len(case_ids), [])
+    # batches of 10: 3 commits, plus the reads of the due cases and of the annual report's start
+    assert len(commits) <= 3 + 4, len(commits)
+    for case_id in case_ids:
+        assert audit_actions(ctx, case_id)["timer_fired"] == 1
+
+
+def test_a_case_that_cannot_be_fired_does_not_hold_up_the_others(ctx, make_case, caplog):
+    """Its batch is rolled back and worked again case by case: the others fire, it stays due and is logged."""
+    from engine.models import Case, WaitingTimer
+
+    case_ids = [make_case("energy_use", industry="flat_glass") for _ in range(12)]
+    broken = case_ids[4]
+    with ctx.unit_of_work() as session:  # as if another process had written a state this one cannot read
+        session.execute(sa.update(Case).where(Case.id == broken).values(state="z:not-a-state",
+                                                                         version=Case.version + 1))
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-09-03T00:00:01+08:00"))
+    result = timers.sweep(ctx)
+    assert result.failed == [broken]
+    assert result.fired == len(case_ids) - 1
+    assert f"case {broken}: its due timers could not be fired" in caplog.text
+    for case_id in case_ids:
+        assert audit_actions(ctx, case_id)["timer_fired"] == (0 if case_id == broken else 1)
+    with ctx.unit_of_work() as session:
+        still_due = session.scalars(sa.select(WaitingTimer.case_id)).all()
+    assert still_due == [broken]
+    assert timers.sweep(ctx).failed == [broken]  # retried by the next sweep, still refused, nothing else fired twice
+    assert sum(audit_actions(ctx, c)["timer_fired"] for c in case_ids) == len(case_ids) - 1

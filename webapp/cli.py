@@ -146,6 +146,9 @@ def tick() -> None:
 
     result = sweep(_ctx(_app()))
     click.echo(f"fired {result.fired} timers in {result.cases} cases ({result.conflicts} left to other workers)")
+    if result.failed:
+        raise click.ClickException(f"the timers of {len(result.failed)} cases could not be fired (see the log): "
+                                   + ", ".join(map(str, result.failed)))
 
 
 @main.group()

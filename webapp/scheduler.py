@@ -27,6 +27,8 @@ def init_app(app: Flask) -> BackgroundScheduler:
         result = sweep(ctx)
         if result.fired:
             log.info("timer sweep fired %d timers in %d cases", result.fired, result.cases)
+        if result.failed:
+            log.error("timer sweep: the timers of cases %s could not be fired; they stay due", result.failed)
 
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     scheduler.add_job(run_sweep, "interval", seconds=app.config["CAPEXIT_SWEEP_SECONDS"], id="timer_sweep",

@@ -16,8 +16,9 @@ A completion that finds its case's deadline passed fires that case alone
 
 from __future__ import annotations
 
+import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,8 @@ from engine.permissions import may_supervise
 from engine.services import instances
 from engine.services.audit import hold_case
 
+log = logging.getLogger(__name__)
+
 LAST_YEAR = 2100  # the simulated clock moves within the years the rest-day calendar covers
 
 
@@ -44,6 +47,7 @@ class SweepResult:
     fired: int = 0
     conflicts: int = 0
     skipped: int = 0
+    failed: list[int] = field(default_factory=list)  # cases whose timers could not be fired (logged; retried next sweep)
 
 
 def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dict[str, Any]]:
@@ -145,6 +149,9 @@ def _fire_one_by_one(ctx: EngineContext, case_ids: list[int], now: datetime, res
             result.skipped += 1
         except Conflict:
             result.conflicts += 1
+        except Exception:  # noqa: BLE001 - one case that cannot be fired must not stop every other clock
+            log.exception("case %s: its due timers could not be fired; left waiting for the next sweep", case_id)
+            result.failed.append(case_id)
 
 
 def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> SweepResult:
@@ -153,7 +160,8 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
 
     Cases are worked ``CASES_PER_TRANSACTION`` to a transaction. A batch that fails (another
     writer changed one of its cases, or one case cannot be fired) is rolled back whole and its
-    cases are worked again one to a transaction, so one case's trouble stays its own.
+    cases are worked again one to a transaction, so one case's trouble stays its own: a case
+    that still cannot be fired is logged, listed in ``failed`` and left due for the next sweep.
     """
     from engine.services.annual import start_due_report
 
@@ -222,4 +230,5 @@ def advance_clock(ctx: EngineContext, actor: Actor, by: str | None = None, to: s
             f"{current.isoformat()}", field="by" if by else "to")])
     set_clock(ctx, actor, target)
     result = sweep(ctx, target)
-    return {"now": target.astimezone(SHANGHAI).isoformat(), "fired": result.fired, "cases": result.cases}
+    return {"now": target.astimezone(SHANGHAI).isoformat(), "fired": result.fired, "cases": result.cases,
+            "failed_cases": result.failed}

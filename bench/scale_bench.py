@@ -23,12 +23,23 @@ clock) and measures, in this order:
     ``disk_bytes_per_case``: the whole database on disk (SQLite pages in use, ``pg_database_size``).
 ``http_complete_median_ms`` / ``http_complete_p95_ms`` / ``http_complete_per_s``
     ``capexit serve --workers 2`` (gunicorn, simulated clock, default sweep interval) as a
-    subprocess; ``CLIENTS`` client threads, each with a keep-alive connection (opened again every 25
-    requests, so the clients spread over the workers) and the bearer token
-    of its own staff user of ``INBOX_DEPARTMENT``, complete distinct open ``reinspect`` tasks
-    (``result: pass``) with ``POST /api/v1/tasks/<id>/complete``; client-side time of each request
-    after a warm-up; completions per second over the timed part. Verified afterwards: every answer
-    was 200, each task has exactly one ``task_completed`` event and is no longer open.
+    subprocess; distinct open ``reinspect`` tasks of ``INBOX_DEPARTMENT`` are completed
+    (``result: pass``) with ``POST /api/v1/tasks/<id>/complete``, each client with the bearer token of
+    its own staff user and a keep-alive connection (opened again every 25 requests, so the clients
+    spread over the workers), after a warm-up, in two parts:
+
+    * the latency (median, p95) at an offered load of ``PACED_RATE`` (150, the throughput target) a
+      second: an open loop, request ``i`` due ``i / 150`` s after the start, ``PACED_SENDERS``
+      threads sending; each time runs from the moment the request was due (so queueing behind a slow
+      answer counts);
+    * the throughput (``http_complete_per_s``) at saturation: ``CLIENTS`` threads each sending its
+      next request as soon as the last is answered; their times are ``http_saturated_median_ms`` /
+      ``_p95_ms``. In such a closed loop the mean time is the clients' number over the throughput
+      (Little's law: 4 clients at 200 a second wait 20 ms on average), so it measures the client
+      count as much as the server, and the latency target is read at the paced load.
+
+    Verified afterwards: every answer was 200, each task has exactly one ``task_completed`` event and
+    is no longer open.
 ``due_10k_fire_s``
     with that server idle, the simulated clock is set just past the due group's deadline (10% of the
     cases, one instant; ``set_clock`` fires nothing) and the two workers' schedulers fire them, two
@@ -68,6 +79,8 @@ from bench import engine_bench, pages_bench, scale_data, scale_server
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INBOX_DEPARTMENT = "industry"
 CLIENTS = 4
+PACED_RATE = 150.0  # completions a second offered to the server for the latency figures: issue 6's throughput target
+PACED_SENDERS = 8
 WORKERS = 2
 SUFFIX = {"sqlite": "sqlite", "pg": "pg"}
 NAMES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
@@ -83,7 +96,8 @@ class ScaleSizes:
     sweep_due: int  # timers falling due at once, fired by one sweep in the benchmark's process
     due: int  # timers falling due at once, fired by the server's workers
     template_days: int
-    http_completions: int  # timed; a warm-up of 2 per client comes first
+    http_completions: int  # timed at saturation (CLIENTS back-to-back clients); a warm-up of 2 per client comes first
+    http_paced: int  # timed at the offered load of PACED_RATE a second
     latency_samples: int
     inbox_reps: int
     page_reps: int
@@ -95,7 +109,8 @@ class ScaleSizes:
         samples)."""
         small = cases < 5000
         return cls(cases=cases, sweep_due=max(3, cases // 100), due=max(3, cases // 10), template_days=max(1, min(10, cases // 2500)),
-                   http_completions=max(10, min(2000, cases // 50)), latency_samples=3 if small else 7,
+                   http_completions=max(10, min(2000, cases // 50)), http_paced=max(10, min(1500, cases // 60)),
+                   latency_samples=3 if small else 7,
                    inbox_reps=15 if small else 50, page_reps=8 if small else 20, idle_reps=7 if small else 21)
 
 
@@ -263,8 +278,12 @@ def measure_server(ctx: Any, url: str, folder: Path, generated: scale_data.Gener
     with ctx.unit_of_work() as session:
         open_reinspect = session.scalars(sa.select(OpenTask.id).where(
             OpenTask.key == "reinspect", OpenTask.department == INBOX_DEPARTMENT).order_by(OpenTask.id)).all()
-    chosen = rng.sample(open_reinspect, min(len(open_reinspect), sizes.http_completions + warmup))
-    if len(chosen) <= warmup:
+    wanted = warmup + sizes.http_paced + sizes.http_completions
+    chosen = rng.sample(open_reinspect, min(len(open_reinspect), wanted))
+    share = min(sizes.http_paced, (len(chosen) - warmup) // 2)  # a small data set splits what it has
+    paced = chosen[warmup:warmup + share]
+    saturated = chosen[warmup + share:]
+    if not paced:
         raise RuntimeError(f"scale bench: only {len(open_reinspect)} open reinspect tasks of {INBOX_DEPARTMENT}")
     tokens = [users.issue_token(ctx, users.add_user(ctx, f"scale_client{i}", "staff", PASSWORD,
                                                     department=INBOX_DEPARTMENT)) for i in range(CLIENTS)]
@@ -283,8 +302,11 @@ def measure_server(ctx: Any, url: str, folder: Path, generated: scale_data.Gener
     echo(f"    server: capexit serve --workers {WORKERS} ...")
     with scale_server.BenchServer(url, folder, WORKERS) as server:
         warm = scale_server.complete_tasks(server.port, split(chosen[:warmup]), REINSPECT_PASS)
-        echo(f"    {len(chosen) - warmup} completions over HTTP from {CLIENTS} clients ...")
-        timed = scale_server.complete_tasks(server.port, split(chosen[warmup:]), REINSPECT_PASS)
+        echo(f"    {len(paced)} completions over HTTP offered at {PACED_RATE:.0f} a second ...")
+        steady = scale_server.complete_at_rate(server.port, [(t, tokens[i % CLIENTS]) for i, t in enumerate(paced)],
+                                               REINSPECT_PASS, PACED_RATE, PACED_SENDERS)
+        echo(f"    {len(saturated)} completions over HTTP from {CLIENTS} clients back to back ...")
+        timed = scale_server.complete_tasks(server.port, split(saturated), REINSPECT_PASS)
         group = generated.due_group
         echo(f"    {len(group.ids)} timers falling due at once, fired by the workers ...")
         _set_clock(ctx, group.at + timedelta(minutes=1))
@@ -295,15 +317,19 @@ def measure_server(ctx: Any, url: str, folder: Path, generated: scale_data.Gener
             time.sleep(rng.uniform(0.0, 1.0))
             _set_clock(ctx, due_at + timedelta(seconds=1))
             latencies.append(_wait(lambda case_id=case_id: fired(case_id), f"case {case_id}'s timer fired", 0.005))
-    answers = warm.results + timed.results
+    answers = warm.results + steady.results + timed.results
     bad = [(t, s) for t, s, _ in answers if s != 200]
-    if bad or warm.errors or timed.errors:
+    if bad or warm.errors or steady.errors or timed.errors:
         raise RuntimeError(f"scale bench: {len(bad)} completions not answered 200 (e.g. {bad[:3]}); "
-                           f"{(warm.errors + timed.errors)[:3]}\n{server.log()}")
+                           f"{(warm.errors + steady.errors + timed.errors)[:3]}\n{server.log()}")
     once = verify_completions(ctx, [t for t, _, _ in answers])
     fired_once = verify_fired(ctx, generated)
     times = [s for _, _, s in timed.results]
-    return {"http_complete_median_ms": _ms(statistics.median(times)), "http_complete_p95_ms": _ms(_p95(times)),
+    paced_times = [s for _, _, s in steady.results]
+    return {"http_complete_median_ms": _ms(statistics.median(paced_times)), "http_complete_p95_ms": _ms(_p95(paced_times)),
+            "http_paced_rate": PACED_RATE, "http_paced_per_s": len(paced_times) / steady.wall_s,
+            "http_paced_completions": float(len(paced_times)), "http_paced_senders": float(PACED_SENDERS),
+            "http_saturated_median_ms": _ms(statistics.median(times)), "http_saturated_p95_ms": _ms(_p95(times)),
             "http_complete_per_s": len(times) / timed.wall_s, "http_completions": float(len(times)),
             "http_completions_checked": float(len(answers)), "http_completions_stored_once": float(once), "http_clients": float(CLIENTS),
             "due_10k_fire_s": due_s, "due_10k_timers": float(len(group.ids)), "due_10k_per_s": len(group.ids) / due_s,

@@ -173,3 +173,60 @@ def complete_tasks(port: int, jobs: list[list[tuple[str, str]]], data: dict[str,
         thread.join()
     out.wall_s = time.perf_counter() - started
     return out
+
+
+def complete_at_rate(port: int, jobs: list[tuple[str, str]], data: dict[str, Any], rate: float,
+                     senders: int = 8, reconnect_every: int = 25) -> Completions:
+    """Complete the tasks ``jobs`` (task id, bearer token) at a fixed offered load: request ``i`` is due
+    ``i / rate`` seconds after the start, whether or not earlier answers have come (an open loop).
+
+    ``senders`` threads, each with its own kept-alive connection, take the next request when free and
+    wait for its moment. Each request's time runs from the moment it was due, not from when a sender
+    got to it, so a slow answer that holds up the requests behind it is counted in theirs too.
+    """
+    out = Completions()
+    lock = threading.Lock()
+    ready = threading.Barrier(senders + 1)
+    queue = iter(enumerate(jobs))
+    start: list[float] = []
+
+    def sender() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        seen: list[tuple[str, int, float]] = []
+        sent = 0
+        try:
+            ready.wait()
+            while True:
+                with lock:
+                    job = next(queue, None)
+                if job is None:
+                    break
+                index, (task_id, token) = job
+                due = start[0] + index / rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+                sent += 1
+                if sent % reconnect_every == 0:
+                    conn.close()
+                try:
+                    status, _ = request(port, "POST", f"/api/v1/tasks/{task_id}/complete", token, data, conn)
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    status = -1
+                    with lock:
+                        out.errors.append(f"{task_id}: {exc!r}")
+                seen.append((task_id, status, time.perf_counter() - due))
+        finally:
+            conn.close()
+            with lock:
+                out.results += seen
+
+    threads = [threading.Thread(target=sender) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    start.append(time.perf_counter() + 0.05)
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    out.wall_s = time.perf_counter() - start[0]
+    return out

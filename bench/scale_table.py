@@ -23,9 +23,12 @@ ROWS: tuple[tuple[str, str, str, Check | None, str], ...] = (
     ("  inbox_page_p95_ms_100k", "ms", "", None, "ms"),
     ("case_page_ms_100k", "ms", "", None, "ms"),
     ("  case_page_p95_ms_100k", "ms", "", None, "ms"),
-    ("http_complete_median_ms", "ms", "< 10 ms", lambda v, m, s: v < 10, "ms"),
+    ("http_complete_median_ms", "ms", "< 10 ms at 150 /s offered", lambda v, m, s: v < 10, "ms"),
     ("http_complete_p95_ms", "ms", "", None, "ms"),
-    ("http_complete_per_s", "/s", ">= 150 /s", lambda v, m, s: v >= 150, "per_s"),
+    ("  http_paced_per_s", "/s", "", None, "per_s"),
+    ("http_complete_per_s", "/s", ">= 150 /s (saturated)", lambda v, m, s: v >= 150, "per_s"),
+    ("  http_saturated_median_ms", "ms", "", None, "ms"),
+    ("  http_saturated_p95_ms", "ms", "", None, "ms"),
     ("sweep_idle_100k_ms", "ms", "< 20 ms", lambda v, m, s: v < 20, "ms"),
     ("due_10k_fire_s", "s", "10,000 in <= 30 s, each once", _due_ok, "per_timer"),
     ("  due_10k_per_s", "/s", "", None, "per_s"),
@@ -111,13 +114,18 @@ def notes(m: dict[str, float], dbs: tuple[str, ...], sizes: Any, info: dict[str,
         f"with nothing due, median of {sizes.idle_reps}; bytes = every value of a case's rows (cases incl. the "
         "compressed state, open_tasks, waiting_timers, audit_events) as text, summed and divided by the cases; "
         "disk = the whole database (SQLite pages in use; pg_database_size) over the cases.",
-        f"  HTTP: capexit serve --workers 2 (gunicorn gthread, 4 threads a worker, simulated clock, default "
-        f"1 s sweep in every worker) on the same database; {int(m.get(f'http_clients_{dbs[0]}', 4))} client "
-        "threads in the bench process, each with a keep-alive connection (opened again every 25 requests) and "
-        "its own staff token, complete "
-        "distinct open reinspect tasks (result pass) after a warm-up of 2 each; client-side time per request "
-        "(the answer is the case view); per second = timed completions / wall time; every answer 200, each "
-        "task completed once (one task_completed event, no longer open).",
+        f"  HTTP: capexit serve --workers 2 (gunicorn gthread, 1 thread a worker: the default, simulated clock, default "
+        f"1 s sweep in every worker) on the same database; clients in the bench process complete distinct open "
+        "reinspect tasks (result pass), each with a keep-alive connection (opened again every 25 requests) and "
+        "a staff token, after a warm-up of 8; client-side time per request (the answer is the case view). "
+        f"Latency (median, p95): {sizes.http_paced:,} requests offered at "
+        f"{m.get(f'http_paced_rate_{dbs[0]}', 150):.0f} a second (open loop, "
+        f"{int(m.get(f'http_paced_senders_{dbs[0]}', 8))} sending threads, each time counted from the moment "
+        "the request was due). Throughput: "
+        f"{int(m.get(f'http_clients_{dbs[0]}', 4))} client threads back to back (closed loop), timed "
+        "completions / wall time; their own times are the saturated median and p95 (in a closed loop the mean "
+        "time is clients / throughput). Every answer 200, each task completed once (one task_completed event, "
+        "no longer open).",
         f"  Due: the clock set just past the due group's deadline ({sizes.due:,} safety cases, one instant) with "
         "the server idle; its two workers' schedulers fire them (two sweepers in parallel); time until none is "
         "left due (polled every 50 ms); each fired once and waits on government_approval, no other case fired. "

@@ -76,7 +76,9 @@ def test_scale_bench_runs_on_each_database_and_leaves_it_sound():
             assert metrics[f"{name}_{kind}"] > 0, (name, kind)
         assert metrics[f"cases_{kind}"] == CASES
         assert metrics[f"http_completions_stored_once_{kind}"] == metrics[f"http_completions_checked_{kind}"] > \
-            metrics[f"http_completions_{kind}"] > 0  # the warm-up's completions are checked too
+            metrics[f"http_completions_{kind}"] + metrics[f"http_paced_completions_{kind}"]  # and the warm-up's
+        assert metrics[f"http_paced_completions_{kind}"] > 0 and metrics[f"http_saturated_median_ms_{kind}"] > 0
+        assert metrics[f"http_paced_rate_{kind}"] == scale_bench.PACED_RATE
         assert metrics[f"due_10k_fired_once_{kind}"] == metrics[f"due_10k_timers_{kind}"] == CASES // 10
         assert metrics[f"audit_breaks_{kind}"] == 0
     assert not any(name.endswith("_pg") for name in metrics) or "pg" in dbs
@@ -113,3 +115,44 @@ def test_inbox_pages_by_due_date_follow_the_full_order(ctx):
                     break
                 page += 1
             assert shown == expected, (department, sort)
+
+
+def test_paced_load_counts_the_wait_behind_a_slow_answer():
+    """The open loop times each request from the moment it was due, not from when a sender got to it: with one
+    sender and a server slower than the offered rate, the later requests' times hold their wait in the queue."""
+    import http.server
+    import threading
+    import time
+
+    from bench import scale_server
+
+    one_at_a_time = threading.Lock()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 - the handler's name is http.server's
+            self.rfile.read(int(self.headers["Content-Length"]))
+            with one_at_a_time:
+                time.sleep(0.05)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = scale_server.complete_at_rate(server.server_address[1], [(f"t{i}", "token") for i in range(6)], {},
+                                             rate=100.0, senders=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not done.errors and [s for _, s, _ in done.results] == [200] * 6
+    times = [t for _, _, t in done.results]
+    # request i was due at i * 10 ms and answered after (i + 1) * 50 ms: the last waited about 250 ms in all
+    assert times[0] >= 0.05 and times[-1] >= 0.2, times
+    assert times == sorted(times)

@@ -110,8 +110,8 @@ def demo() -> None:
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=1, type=click.IntRange(min=1), show_default=True,
               help="worker processes; more than one runs gunicorn")
-@click.option("--threads", default=4, type=click.IntRange(min=1), show_default=True,
-              help="request threads per gunicorn worker")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True,
+              help="request threads per gunicorn worker (more workers serve better than more threads)")
 @click.option("--gunicorn", "use_gunicorn", is_flag=True, help="run gunicorn even with one worker")
 def serve(host: str, port: int, workers: int, threads: int, use_gunicorn: bool) -> None:
     """Run the web app with the timer scheduler (under gunicorn with --workers N > 1 or --gunicorn)."""

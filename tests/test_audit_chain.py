@@ -90,3 +90,45 @@ def test_the_migration_chains_events_written_before_it(tmp_path):
     checked, breaks = audit.verify(EngineContext(make_session_factory(db_engine), SystemClock()))
     db_engine.dispose()
     assert checked == 3 and breaks == []
+
+
+def _chain_end_reads(ctx) -> tuple[list[str], object]:
+    """A list collecting the statements that read a chain's last hash, and the listener to remove."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT AUDIT_EVENTS.HASH"):
+            seen.append(statement)
+
+    db_engine = ctx.session_factory.kw["bind"]
+    sa.event.listen(db_engine, "before_cursor_execute", before)
+    return seen, lambda: sa.event.remove(db_engine, "before_cursor_execute", before)
+
+
+def test_a_transaction_reads_a_chains_end_once_however_many_events_it_appends(ctx, make_case):
+    case_id = make_case("energy_use")
+    seen, stop = _chain_end_reads(ctx)
+    try:
+        with ctx.unit_of_work() as session:
+            now = ctx.now(session)
+            for n in range(3):
+                audit.append(session, case_id, now, "someone", "note", n=n)
+    finally:
+        stop()
+    assert len(seen) == 1
+    assert audit.verify(ctx)[1] == []
+
+
+def test_a_rolled_back_append_is_not_the_next_ones_predecessor(ctx, make_case):
+    """A session that rolls back and goes on must link to the stored chain, not to the event it took back."""
+    from sqlalchemy.orm import Session
+
+    case_id = make_case("energy_use")
+    with Session(ctx.session_factory.kw["bind"]) as session:
+        session.begin()
+        audit.append(session, case_id, ctx.now(session), "someone", "note", kept=False)
+        session.rollback()
+        session.begin()
+        audit.append(session, case_id, ctx.now(session), "someone", "note", kept=True)
+        session.commit()
+    assert audit.verify(ctx)[1] == []

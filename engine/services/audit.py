@@ -34,6 +34,13 @@ def event_hash(prev_hash: str, case_id: int | None, at: datetime, actor: str, ac
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_held_chains(session: Session, _transaction: Any) -> None:
+    """What a transaction held (rows, chain ends) ends with it (a savepoint's end forgets too: safe, one more read)."""
+    session.info.pop("held_cases", None)
+    session.info.pop("chain_heads", None)
+
+
 def hold_case(session: Session, case_id: int) -> None:
     """Note that this transaction holds the case's row (written, or locked for update), so no one else can
     write it or append to its chain until the transaction ends: the chain needs no lock of its own."""
@@ -61,14 +68,17 @@ def append(session: Session, case_id: int | None, at: datetime, actor: str, acti
     """Append one event to its chain in the caller's transaction; returns the event's hash."""
     _lock_chain(session, case_id)
     conn = session.connection()
-    if case_id is None:
+    heads = session.info.setdefault("chain_heads", {})  # this transaction's own appends: it holds their chains
+    prev = heads.get(case_id)
+    if prev is None and case_id is None:
         prev = conn.execute(_GLOBAL_CHAIN_END).scalar() or ""
-    else:
+    elif prev is None:
         prev = conn.execute(_CASE_CHAIN_END, {"case_id": case_id}).scalar() or ""
     text = json.dumps(detail, ensure_ascii=False, default=str)
     digest = event_hash(prev, case_id, at, actor, action, task_id, text)
     conn.execute(_INSERT_EVENT, {"case_id": case_id, "at": at, "actor": actor, "action": action, "task_id": task_id,
                                  "detail": text, "prev_hash": prev, "hash": digest})
+    heads[case_id] = digest
     return digest
 
 

@@ -107,7 +107,7 @@ _TOKEN_OWNER = (sa.select(User, ApiToken.expires_at).join(ApiToken, ApiToken.use
 def actor_for_token(ctx: EngineContext, token: str) -> Actor | None:
     """The actor a valid, unexpired token belongs to, or None."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with ctx.unit_of_work() as session:
+    with ctx.reading() as session:
         row = session.execute(_TOKEN_OWNER, {"digest": digest}).first()
         if row is None or row[1] < datetime.now(UTC) or not row[0].active:
             return None

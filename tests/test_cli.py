@@ -197,3 +197,23 @@ def test_tick_with_nothing_due(initialised):
     result = initialised("tick")
     assert result.exit_code == 0
     assert "fired 0 timers in 0 cases" in result.output
+
+
+@pytest.mark.parametrize("command", [("tick",), ("clock", "advance", "P7M")])
+def test_a_case_whose_timers_cannot_fire_is_named_and_the_command_fails(cli, db_path, command):
+    """The others fire; the broken one stays due and the command exits non-zero, naming it."""
+    assert cli("demo").exit_code == 0
+    due = [case_id for (case_id,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers ORDER BY case_id")]
+    assert len(due) >= 2
+    engine = sa.create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:  # a state this version cannot read, written by someone else
+        conn.execute(sa.text("UPDATE cases SET state = 'z:not-a-state', version = version + 1 WHERE id = :id"),
+                     {"id": due[0]})
+    engine.dispose()
+    if command == ("tick",):
+        assert cli("clock", "set", "2026-10-02T09:00:00+08:00").exit_code == 0
+    result = cli(*command)
+    assert result.exit_code == 1, result.output
+    assert f"could not be fired (see the log); they stay due: {due[0]}" in result.output
+    assert re.search(rf"fired {len(due) - 1} timers", result.output), result.output
+    assert [c for (c,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers")] == [due[0]]

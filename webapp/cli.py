@@ -146,9 +146,14 @@ def tick() -> None:
 
     result = sweep(_ctx(_app()))
     click.echo(f"fired {result.fired} timers in {result.cases} cases ({result.conflicts} left to other workers)")
-    if result.failed:
-        raise click.ClickException(f"the timers of {len(result.failed)} cases could not be fired (see the log): "
-                                   + ", ".join(map(str, result.failed)))
+    _refuse_failed(result.failed)
+
+
+def _refuse_failed(case_ids: list[int]) -> None:
+    """Exit non-zero when a sweep could not fire some cases' timers (they stay due)."""
+    if case_ids:
+        raise click.ClickException(f"the timers of {len(case_ids)} cases could not be fired (see the log); they stay "
+                                   "due: " + ", ".join(map(str, case_ids)))
 
 
 @main.group()
@@ -193,6 +198,7 @@ def clock_advance(duration: str) -> None:
     except CapexitError as exc:
         _fail(exc)
     click.echo(f"{result['now']} (fired {result['fired']} timers in {result['cases']} cases)")
+    _refuse_failed(result["failed_cases"])
 
 
 @main.group()

@@ -23,7 +23,7 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, OpenTask
+from engine.models import AuditEvent, Case, Enterprise, OpenTask
 from engine.permissions import may_read_case, may_work_task
 from engine.services import announcements, annual, forms, instances
 
@@ -71,10 +71,14 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, 
 
 
 def _open_task_with_form(session: Session, actor: Actor, task_id: str
-                         ) -> tuple[OpenTask, Case, forms.FormSchema | None]:
-    """The open task, its case and the newest version of its form, read in one query."""
-    task, case, *newest = _open_task_row(session, actor, task_id, _TASK_CASE_AND_FORM)
-    return task, case, forms.compiled(session, task.form, *newest) if task.form else None
+                         ) -> tuple[OpenTask, Case, Enterprise | None, forms.FormSchema | None]:
+    """The open task, its case, the case's enterprise and the newest version of its form, read in one query.
+
+    While the caller holds the enterprise, the session finds it by its key without asking the database again
+    (the identity map keeps only objects someone refers to): the case view a completion answers with needs it.
+    """
+    task, case, enterprise, *newest = _open_task_row(session, actor, task_id, _TASK_CASE_AND_FORM)
+    return task, case, enterprise, forms.compiled(session, task.form, *newest) if task.form else None
 
 
 def _task_and_case(*extra: Any) -> sa.Select:
@@ -84,7 +88,8 @@ def _task_and_case(*extra: Any) -> sa.Select:
 
 # Built once: constructing these costs more than running them.
 _TASK_AND_CASE = _task_and_case()
-_TASK_CASE_AND_FORM = _task_and_case(*forms.newest_of(OpenTask.form))
+_TASK_CASE_AND_FORM = _task_and_case(Enterprise, *forms.newest_of(OpenTask.form)).outerjoin(
+    Enterprise, Enterprise.credit_code == Case.enterprise_code)
 
 
 def _open_task_row(session: Session, actor: Actor, task_id: str, statement: sa.Select) -> sa.Row:
@@ -113,7 +118,7 @@ def _cancelled_by_deadline(session: Session, task_id: str) -> bool:
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """One open task with its form (JSON Schema) and the case data it shows."""
     with ctx.unit_of_work() as session:
-        task, case, form = _open_task_with_form(session, actor, task_id)
+        task, case, _enterprise, form = _open_task_with_form(session, actor, task_id)
         view = task_view(task)
         view["form"] = form.schema if form else None
         workflow, _ = instances.load(ctx, session, case, readonly=True)
@@ -233,7 +238,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
 def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any],
               answer: Callable[[Session, Case], dict[str, Any]] | None) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
-        task, case, form = _open_task_with_form(session, actor, task_id)
+        task, case, enterprise, form = _open_task_with_form(session, actor, task_id)  # held for the answer
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")

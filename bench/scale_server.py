@@ -127,6 +127,20 @@ class Completions:
     errors: list[str] = field(default_factory=list)
 
 
+def _post_completion(port: int, conn: http.client.HTTPConnection, task_id: str, token: str, data: dict[str, Any],
+                     out: Completions, lock: threading.Lock) -> tuple[int, http.client.HTTPConnection]:
+    """Complete one task on ``conn``; returns the status and the connection to go on with. A request that gets
+    no HTTP answer is noted in ``out.errors`` with status -1, and a fresh connection replaces the broken one."""
+    try:
+        status, _ = request(port, "POST", f"/api/v1/tasks/{task_id}/complete", token, data, conn)
+        return status, conn
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        with lock:
+            out.errors.append(f"{task_id}: {exc!r}")
+        return -1, http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+
 def complete_tasks(port: int, jobs: list[list[tuple[str, str]]], data: dict[str, Any],
                    reconnect_every: int = 25) -> Completions:
     """Client thread ``i`` completes the tasks ``jobs[i]`` (task id, bearer token) one after another with ``data``.
@@ -150,14 +164,7 @@ def complete_tasks(port: int, jobs: list[list[tuple[str, str]]], data: dict[str,
                 if n % reconnect_every == 0:
                     conn.close()  # the next request connects again
                 started = time.perf_counter()
-                try:
-                    status, _ = request(port, "POST", f"/api/v1/tasks/{task_id}/complete", token, data, conn)
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                    status = -1
-                    with lock:
-                        out.errors.append(f"{task_id}: {exc!r}")
+                status, conn = _post_completion(port, conn, task_id, token, data, out, lock)
                 seen.append((task_id, status, time.perf_counter() - started))
         finally:
             conn.close()
@@ -207,14 +214,7 @@ def complete_at_rate(port: int, jobs: list[tuple[str, str]], data: dict[str, Any
                 sent += 1
                 if sent % reconnect_every == 0:
                     conn.close()
-                try:
-                    status, _ = request(port, "POST", f"/api/v1/tasks/{task_id}/complete", token, data, conn)
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                    status = -1
-                    with lock:
-                        out.errors.append(f"{task_id}: {exc!r}")
+                status, conn = _post_completion(port, conn, task_id, token, data, out, lock)
                 seen.append((task_id, status, time.perf_counter() - due))
         finally:
             conn.close()

@@ -39,6 +39,7 @@ def _forget_held_chains(session: Session, _transaction: Any) -> None:
     """What a transaction held (rows, chain ends) ends with it (a savepoint's end forgets too: safe, one more read)."""
     session.info.pop("held_cases", None)
     session.info.pop("chain_heads", None)
+    session.info.pop("chains_read", None)
 
 
 def hold_case(session: Session, case_id: int) -> None:
@@ -61,6 +62,39 @@ _CASE_CHAIN_END = (sa.select(AuditEvent.hash).where(AuditEvent.case_id == sa.bin
                    .order_by(AuditEvent.id.desc()).limit(1))
 _GLOBAL_CHAIN_END = sa.select(AuditEvent.hash).where(AuditEvent.case_id.is_(None)).order_by(AuditEvent.id.desc()).limit(1)
 _INSERT_EVENT = sa.insert(AuditEvent)
+_CASE_CHAIN = (sa.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail, AuditEvent.hash)
+               .where(AuditEvent.case_id == sa.bindparam("case_id")).order_by(AuditEvent.id))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a case's history as the case view shows it, with its hash."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+    hash: str
+
+
+def read_chain(session: Session, case_id: int) -> list[Entry]:
+    """The case's whole chain, read once by a transaction that holds the case, then kept current by its appends.
+
+    For a unit of work that will answer with the case's history: the read also gives the chain's end, so the
+    appends need no read of their own. ``known_chain`` returns it until the transaction ends.
+    """
+    chains = session.info.setdefault("chains_read", {})
+    if case_id not in chains:
+        _lock_chain(session, case_id)
+        entries = [Entry(*row) for row in session.connection().execute(_CASE_CHAIN, {"case_id": case_id})]
+        chains[case_id] = entries
+        session.info.setdefault("chain_heads", {})[case_id] = entries[-1].hash if entries else ""
+    return chains[case_id]
+
+
+def known_chain(session: Session, case_id: int) -> list[Entry] | None:
+    """The case's chain as ``read_chain`` read it in this transaction (with the appends since), or None."""
+    return session.info.get("chains_read", {}).get(case_id)
 
 
 def append(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,
@@ -79,6 +113,9 @@ def append(session: Session, case_id: int | None, at: datetime, actor: str, acti
     conn.execute(_INSERT_EVENT, {"case_id": case_id, "at": at, "actor": actor, "action": action, "task_id": task_id,
                                  "detail": text, "prev_hash": prev, "hash": digest})
     heads[case_id] = digest
+    read = known_chain(session, case_id) if case_id is not None else None
+    if read is not None:
+        read.append(Entry(at, actor, action, text, digest))
     return digest
 
 

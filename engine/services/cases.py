@@ -25,7 +25,7 @@ from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import AuditEvent, Case, CaseStatus, Enterprise, OpenTask
 from engine.parties import DIMENSIONS, INDUSTRIES, default_lead
 from engine.permissions import may_open_case, may_open_cases, may_read_case
-from engine.services import deployments, instances
+from engine.services import audit, deployments, instances
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,12 @@ def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
     from engine.services.tasks import task_view
 
     enterprise = session.get(Enterprise, case.enterprise_code) if case.enterprise_code else None  # None: annual report
-    tasks = session.scalars(_CASE_TASKS, {"case_id": case.id})
-    events = session.execute(_CASE_HISTORY, {"case_id": case.id})
+    tasks = instances.written_open_tasks(session, case.id)
+    if tasks is None:
+        tasks = session.scalars(_CASE_TASKS, {"case_id": case.id})
+    known = audit.known_chain(session, case.id)
+    events = ([(e.at, e.actor, e.action, e.detail) for e in known] if known is not None
+              else session.execute(_CASE_HISTORY, {"case_id": case.id}))
     return {
         "id": case.id, "dimension": case.dimension, "status": case.status.value,
         "lead_department": case.lead_department,

@@ -78,15 +78,20 @@ def save_closing(session: Session, case: Case, workflow: BpmnWorkflow, bundle: S
         session.add(case)
     session.flush()  # assigns the id, or bumps the version (and checks it)
     hold_case(session, case.id)  # the UPDATE (or INSERT) holds the row until the transaction ends
-    closed = _sync_index(session.connection(), case, pos, now)
+    closed, open_now = _sync_index(session.connection(), case, pos, now)
+    session.info.setdefault("open_tasks_written", {})[case.id] = open_now
     session.info.setdefault("committed_workflows", []).append((case.id, case.version, (workflow, bundle)))
     return pos, closed
 
 
 # The index statements, built once: constructing a statement costs far more than running it here.
-_INDEX_IDS = sa.union_all(
-    sa.select(OpenTask.id, sa.literal("task").label("kind")).where(OpenTask.case_id == sa.bindparam("case_id")),
-    sa.select(WaitingTimer.id, sa.literal("timer").label("kind")).where(WaitingTimer.case_id == sa.bindparam("case_id")),
+# One query reads the case's task rows whole (the case view shows them) and its timers' ids.
+_TASK_COLUMNS = (OpenTask.id, OpenTask.key, OpenTask.name, OpenTask.department, OpenTask.form, OpenTask.due,
+                 OpenTask.created_at, OpenTask.claimed_by, OpenTask.claimed_at)
+_INDEX_ROWS = sa.union_all(
+    sa.select(sa.literal("task").label("kind"), *_TASK_COLUMNS).where(OpenTask.case_id == sa.bindparam("case_id")),
+    sa.select(sa.literal("timer").label("kind"), WaitingTimer.id, *[sa.null()] * (len(_TASK_COLUMNS) - 1))
+    .where(WaitingTimer.case_id == sa.bindparam("case_id")),
 )
 _DELETE_TASKS = sa.delete(OpenTask).where(OpenTask.id.in_(sa.bindparam("ids", expanding=True)))
 _DELETE_TIMERS = sa.delete(WaitingTimer).where(WaitingTimer.id.in_(sa.bindparam("ids", expanding=True)))
@@ -94,20 +99,36 @@ _INSERT_TASKS = sa.insert(OpenTask)
 _INSERT_TIMERS = sa.insert(WaitingTimer)
 
 
-def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime) -> list[str]:
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_written_tasks(session: Session, _transaction: Any) -> None:
+    session.info.pop("open_tasks_written", None)
+
+
+def written_open_tasks(session: Session, case_id: int) -> list[OpenTask] | None:
+    """The case's open-task rows as this transaction's last save left them (detached copies, oldest first),
+    or None when this transaction has not saved the case."""
+    return session.info.get("open_tasks_written", {}).get(case_id)
+
+
+def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime
+                ) -> tuple[list[str], list[OpenTask]]:
     """Make the case's open-task and timer rows match its position, touching only rows that changed;
-    returns the ids of the task rows removed.
+    returns the ids of the task rows removed, and the task rows now open (oldest first).
 
     A task that stays open keeps its row (and so who holds it); task and timer ids are SpiffWorkflow's
-    task ids, which are new whenever a step is reached again. One query reads both tables' ids.
+    task ids, which are new whenever a step is reached again. One query reads both tables' rows.
     """
-    have = conn.execute(_INDEX_IDS, {"case_id": case.id}).all()
-    have_tasks = {row_id for row_id, kind in have if kind == "task"}
-    have_timers = {row_id for row_id, kind in have if kind == "timer"}
+    have_tasks: dict[str, sa.Row] = {}
+    have_timers: set[str] = set()
+    for row in conn.execute(_INDEX_ROWS, {"case_id": case.id}):
+        if row.kind == "task":
+            have_tasks[row.id] = row
+        else:
+            have_timers.add(row.id)
     want_tasks = {t.id: t for t in pos.open_tasks}
-    gone = have_tasks - want_tasks.keys()
+    gone = sorted(have_tasks.keys() - want_tasks.keys())
     if gone:
-        conn.execute(_DELETE_TASKS, {"ids": sorted(gone)})
+        conn.execute(_DELETE_TASKS, {"ids": gone})
     new = [
         {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
          "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
@@ -115,16 +136,18 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     ]
     if new:
         conn.execute(_INSERT_TASKS, new)
-    closed = sorted(gone)
+    kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS})
+            for tid, row in have_tasks.items() if tid in want_tasks]
+    open_now = sorted(kept, key=lambda t: t.created_at) + [OpenTask(**row) for row in new]
     want_timers = {t.id: t for t in pos.timers}
-    gone = have_timers - want_timers.keys()
-    if gone:
-        conn.execute(_DELETE_TIMERS, {"ids": sorted(gone)})
-    new = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at}
-           for tid, t in want_timers.items() if tid not in have_timers]
-    if new:
-        conn.execute(_INSERT_TIMERS, new)
-    return closed
+    gone_timers = have_timers - want_timers.keys()
+    if gone_timers:
+        conn.execute(_DELETE_TIMERS, {"ids": sorted(gone_timers)})
+    new_timers = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at}
+                  for tid, t in want_timers.items() if tid not in have_timers]
+    if new_timers:
+        conn.execute(_INSERT_TIMERS, new_timers)
+    return gone, open_now
 
 
 def audit(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,

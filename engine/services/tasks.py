@@ -23,9 +23,9 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import AuditEvent, Case, Enterprise, OpenTask
+from engine.models import AuditEvent, Case, ClockState, Enterprise, OpenTask
 from engine.permissions import may_read_case, may_work_task
-from engine.services import announcements, annual, forms, instances
+from engine.services import announcements, annual, audit, forms, instances
 
 MAX_EXTENSION_MONTHS = 3
 
@@ -71,14 +71,18 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[OpenTask, 
 
 
 def _open_task_with_form(session: Session, actor: Actor, task_id: str
-                         ) -> tuple[OpenTask, Case, Enterprise | None, forms.FormSchema | None]:
-    """The open task, its case, the case's enterprise and the newest version of its form, read in one query.
+                         ) -> tuple[OpenTask, Case, tuple[Enterprise | None, ClockState | None],
+                                    forms.FormSchema | None]:
+    """The open task, its case, the case's enterprise and the newest version of its form, read in one query
+    with the simulated clock's row.
 
-    While the caller holds the enterprise, the session finds it by its key without asking the database again
-    (the identity map keeps only objects someone refers to): the case view a completion answers with needs it.
+    While the caller holds the enterprise and the clock row, the session finds them by their keys without
+    asking the database again (the identity map keeps only objects someone refers to): the case view a
+    completion answers with needs the enterprise, and the simulated clock reads its row.
     """
-    task, case, enterprise, *newest = _open_task_row(session, actor, task_id, _TASK_CASE_AND_FORM)
-    return task, case, enterprise, forms.compiled(session, task.form, *newest) if task.form else None
+    task, case, enterprise, clock_row, *newest = _open_task_row(session, actor, task_id, _TASK_CASE_AND_FORM)
+    return (task, case, (enterprise, clock_row),
+            forms.compiled(session, task.form, *newest) if task.form else None)
 
 
 def _task_and_case(*extra: Any) -> sa.Select:
@@ -88,8 +92,9 @@ def _task_and_case(*extra: Any) -> sa.Select:
 
 # Built once: constructing these costs more than running them.
 _TASK_AND_CASE = _task_and_case()
-_TASK_CASE_AND_FORM = _task_and_case(Enterprise, *forms.newest_of(OpenTask.form)).outerjoin(
-    Enterprise, Enterprise.credit_code == Case.enterprise_code)
+_TASK_CASE_AND_FORM = (_task_and_case(Enterprise, ClockState, *forms.newest_of(OpenTask.form))
+                       .outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)
+                       .outerjoin(ClockState, ClockState.id == 1))
 
 
 def _open_task_row(session: Session, actor: Actor, task_id: str, statement: sa.Select) -> sa.Row:
@@ -118,7 +123,7 @@ def _cancelled_by_deadline(session: Session, task_id: str) -> bool:
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """One open task with its form (JSON Schema) and the case data it shows."""
     with ctx.unit_of_work() as session:
-        task, case, _enterprise, form = _open_task_with_form(session, actor, task_id)
+        task, case, _held, form = _open_task_with_form(session, actor, task_id)
         view = task_view(task)
         view["form"] = form.schema if form else None
         workflow, _ = instances.load(ctx, session, case, readonly=True)
@@ -238,7 +243,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
 def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any],
               answer: Callable[[Session, Case], dict[str, Any]] | None) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
-        task, case, enterprise, form = _open_task_with_form(session, actor, task_id)  # held for the answer
+        task, case, held, form = _open_task_with_form(session, actor, task_id)  # held for the clock and the answer
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
@@ -258,6 +263,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         if fired:
             case.overdue = True
         position = instances.save(session, case, workflow, bundle, now)
+        if answer is not None:  # the answer shows the history: read it now, and the chain's end with it
+            audit.read_chain(session, case.id)
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
                         key=task.key, name=task.name, department=task.department, data=data,
                         form_version=form.version if form else None)

@@ -100,18 +100,20 @@ def issue_token(ctx: EngineContext, user: User) -> str:
     return token
 
 
-_TOKEN_OWNER = (sa.select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == sa.bindparam("digest")))  # built once: every API request runs it
+# Built once, and columns rather than the user entity: every API request runs it.
+_TOKEN_OWNER = (sa.select(User.username, User.role, User.department_code, User.enterprise_code, User.active,
+                          ApiToken.expires_at)
+                .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == sa.bindparam("digest")))
 
 
 def actor_for_token(ctx: EngineContext, token: str) -> Actor | None:
     """The actor a valid, unexpired token belongs to, or None."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     with ctx.reading() as session:
-        row = session.execute(_TOKEN_OWNER, {"digest": digest}).first()
-        if row is None or row[1] < datetime.now(UTC) or not row[0].active:
-            return None
-        return actor_of(row[0])
+        row = session.connection().execute(_TOKEN_OWNER, {"digest": digest}).first()
+    if row is None or row.expires_at < datetime.now(UTC) or not row.active:
+        return None
+    return Actor(row.username, row.role, row.department_code, row.enterprise_code)
 
 
 def require_role(actor: Actor, *roles: str) -> None:

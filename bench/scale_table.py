@@ -117,7 +117,7 @@ def notes(m: dict[str, float], dbs: tuple[str, ...], sizes: Any, info: dict[str,
         f"  HTTP: capexit serve --workers 2 (gunicorn gthread, 1 thread a worker: the default, simulated clock, default "
         f"1 s sweep in every worker) on the same database; clients in the bench process complete distinct open "
         "reinspect tasks (result pass), each with a keep-alive connection (opened again every 25 requests) and "
-        "a staff token, after a warm-up of 8; client-side time per request (the answer is the case view). "
+        "a staff token, after a warm-up of 8; client-side time per request (the answer is the case view; no garbage collection in the clients' process while timing). "
         f"Latency (median, p95): {sizes.http_paced:,} requests offered at "
         f"{m.get(f'http_paced_rate_{dbs[0]}', 150):.0f} a second (open loop, "
         f"{int(m.get(f'http_paced_senders_{dbs[0]}', 8))} sending threads, each time counted from the moment "
@@ -138,7 +138,7 @@ def notes(m: dict[str, float], dbs: tuple[str, ...], sizes: Any, info: dict[str,
         f"{m['bare_tx_count']:.0f} transactions before the first database and after the last; ratios divide "
         "by it (per second: by bare transactions a second; due: per timer).",
     ]
-    if "pg" in dbs:
-        out.append("  PostgreSQL: VACUUM ANALYZE after the bulk load (as autovacuum does after a burst of inserts); "
-                   "SQLite: no ANALYZE (the app never runs it).")
+    out.append("  After the bulk load, before any measurement: PostgreSQL VACUUM ANALYZE (as autovacuum does after a "
+               "burst of inserts) and CHECKPOINT (the load's checkpoint done, not writing during the timings); "
+               "SQLite: WAL checkpoint, no ANALYZE (the app never runs it).")
     return out

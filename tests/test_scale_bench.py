@@ -156,3 +156,65 @@ def test_paced_load_counts_the_wait_behind_a_slow_answer():
     # request i was due at i * 10 ms and answered after (i + 1) * 50 ms: the last waited about 250 ms in all
     assert times[0] >= 0.05 and times[-1] >= 0.2, times
     assert times == sorted(times)
+
+
+def test_settle_leaves_no_load_for_the_timings_to_share_the_disk_with(ctx):
+    """After the bulk load the benchmark checkpoints: SQLite's write-ahead log is emptied into the database file;
+    PostgreSQL runs a checkpoint (counted by the server) after VACUUM ANALYZE."""
+    db_engine = ctx.session_factory.kw["bind"]
+    with db_engine.begin() as conn:  # something in the log
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS settle_probe (n integer)"))
+        conn.execute(sa.text("INSERT INTO settle_probe (n) VALUES (1), (2), (3)"))
+    if db_engine.dialect.name == "sqlite":
+        wal = f"{db_engine.url.database}-wal"
+        assert os.path.getsize(wal) > 0
+        assert scale_bench.settle("sqlite", db_engine) >= 0
+        assert os.path.getsize(wal) == 0
+    else:
+        def checkpoints() -> int:
+            with db_engine.connect() as conn:
+                return conn.scalar(sa.text("SELECT checkpoints_req FROM pg_stat_bgwriter"))
+
+        before = checkpoints()
+        assert scale_bench.settle("pg", db_engine) >= 0
+        assert checkpoints() > before
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE settle_probe"))
+
+
+def test_the_clients_garbage_collector_is_paused_only_while_they_time_requests():
+    """A collection in the benchmark's own process would stop its clients and count as the server's time."""
+    import gc
+    import http.server
+    import threading
+
+    from bench import scale_server
+
+    seen: list[bool] = []
+
+    class Recording(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 - the handler's name is http.server's
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(gc.isenabled())  # the server thread shares the clients' process here
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        paced = scale_server.complete_at_rate(port, [(f"p{i}", "token") for i in range(4)], {}, rate=200.0, senders=2)
+        closed = scale_server.complete_tasks(port, [[("c0", "token"), ("c1", "token")], [("c2", "token")]], {})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not paced.errors and not closed.errors and len(seen) == 7
+    assert seen == [False] * 7
+    assert gc.isenabled()

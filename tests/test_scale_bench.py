@@ -6,8 +6,10 @@ drops a database of its own on that server). A hook looks at each database befor
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -117,24 +119,18 @@ def test_inbox_pages_by_due_date_follow_the_full_order(ctx):
             assert shown == expected, (department, sort)
 
 
-def test_paced_load_counts_the_wait_behind_a_slow_answer():
-    """The open loop times each request from the moment it was due, not from when a sender got to it: with one
-    sender and a server slower than the offered rate, the later requests' times hold their wait in the queue."""
+@contextlib.contextmanager
+def _answering_server(before_answer: Callable[[], None]) -> Iterator[int]:
+    """A local HTTP server answering every POST with ``{}`` after ``before_answer()``; yields its port."""
     import http.server
     import threading
-    import time
 
-    from bench import scale_server
-
-    one_at_a_time = threading.Lock()
-
-    class Slow(http.server.BaseHTTPRequestHandler):
+    class Answering(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):  # noqa: N802 - the handler's name is http.server's
             self.rfile.read(int(self.headers["Content-Length"]))
-            with one_at_a_time:
-                time.sleep(0.05)
+            before_answer()
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -143,14 +139,31 @@ def test_paced_load_counts_the_wait_behind_a_slow_answer():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        done = scale_server.complete_at_rate(server.server_address[1], [(f"t{i}", "token") for i in range(6)], {},
-                                             rate=100.0, senders=1)
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_paced_load_counts_the_wait_behind_a_slow_answer():
+    """The open loop times each request from the moment it was due, not from when a sender got to it: with one
+    sender and a server slower than the offered rate, the later requests' times hold their wait in the queue."""
+    import threading
+    import time
+
+    from bench import scale_server
+
+    one_at_a_time = threading.Lock()
+
+    def slowly() -> None:
+        with one_at_a_time:
+            time.sleep(0.05)
+
+    with _answering_server(slowly) as port:
+        done = scale_server.complete_at_rate(port, [(f"t{i}", "token") for i in range(6)], {}, rate=100.0, senders=1)
     assert not done.errors and [s for _, s, _ in done.results] == [200] * 6
     times = [t for _, _, t in done.results]
     # request i was due at i * 10 ms and answered after (i + 1) * 50 ms: the last waited about 250 ms in all
@@ -185,36 +198,13 @@ def test_settle_leaves_no_load_for_the_timings_to_share_the_disk_with(ctx):
 def test_the_clients_garbage_collector_is_paused_only_while_they_time_requests():
     """A collection in the benchmark's own process would stop its clients and count as the server's time."""
     import gc
-    import http.server
-    import threading
 
     from bench import scale_server
 
     seen: list[bool] = []
-
-    class Recording(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):  # noqa: N802 - the handler's name is http.server's
-            self.rfile.read(int(self.headers["Content-Length"]))
-            seen.append(gc.isenabled())  # the server thread shares the clients' process here
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    try:
+    with _answering_server(lambda: seen.append(gc.isenabled())) as port:  # the server shares the clients' process
         paced = scale_server.complete_at_rate(port, [(f"p{i}", "token") for i in range(4)], {}, rate=200.0, senders=2)
         closed = scale_server.complete_tasks(port, [[("c0", "token"), ("c1", "token")], [("c2", "token")]], {})
-    finally:
-        server.shutdown()
-        server.server_close()
     assert not paced.errors and not closed.errors and len(seen) == 7
     assert seen == [False] * 7
     assert gc.isenabled()

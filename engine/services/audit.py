@@ -86,10 +86,15 @@ def read_chain(session: Session, case_id: int) -> list[Entry]:
     chains = session.info.setdefault("chains_read", {})
     if case_id not in chains:
         _lock_chain(session, case_id)
-        entries = [Entry(*row) for row in session.connection().execute(_CASE_CHAIN, {"case_id": case_id})]
+        entries = chain(session, case_id)
         chains[case_id] = entries
         session.info.setdefault("chain_heads", {})[case_id] = entries[-1].hash if entries else ""
     return chains[case_id]
+
+
+def chain(session: Session, case_id: int) -> list[Entry]:
+    """The case's events in order, with their hashes, as stored (a plain read: no lock, nothing kept)."""
+    return [Entry(*row) for row in session.connection().execute(_CASE_CHAIN, {"case_id": case_id})]
 
 
 def known_chain(session: Session, case_id: int) -> list[Entry] | None:

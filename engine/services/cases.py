@@ -22,7 +22,7 @@ from engine.context import Actor, EngineContext
 from engine.credit_code import CreditCodeError, validate_credit_code
 from engine.deadlines import deadline_for
 from engine.errors import InvalidInput, NotFound, Problem
-from engine.models import AuditEvent, Case, CaseStatus, Enterprise, OpenTask
+from engine.models import Case, CaseStatus, Enterprise, OpenTask
 from engine.parties import DIMENSIONS, INDUSTRIES, default_lead
 from engine.permissions import may_open_case, may_open_cases, may_read_case
 from engine.services import audit, deployments, instances
@@ -149,10 +149,8 @@ def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any]:
         return case_view(session, case)
 
 
-# The case view's reads, built once (constructing a statement costs more than running it).
+# The case view's task read, built once (constructing a statement costs more than running it).
 _CASE_TASKS = sa.select(OpenTask).where(OpenTask.case_id == sa.bindparam("case_id")).order_by(OpenTask.created_at)
-_CASE_HISTORY = (sa.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
-                 .where(AuditEvent.case_id == sa.bindparam("case_id")).order_by(AuditEvent.id))
 
 
 def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
@@ -163,9 +161,9 @@ def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
     tasks = instances.written_open_tasks(session, case.id)
     if tasks is None:
         tasks = session.scalars(_CASE_TASKS, {"case_id": case.id})
-    known = audit.known_chain(session, case.id)
-    events = ([(e.at, e.actor, e.action, e.detail) for e in known] if known is not None
-              else session.execute(_CASE_HISTORY, {"case_id": case.id}))
+    events = audit.known_chain(session, case.id)
+    if events is None:
+        events = audit.chain(session, case.id)
     return {
         "id": case.id, "dimension": case.dimension, "status": case.status.value,
         "lead_department": case.lead_department,
@@ -176,8 +174,8 @@ def case_view(session: Session, case: Case, lang: str = "zh") -> dict[str, Any]:
         "deadline_rule": case.deadline_rule, "deadline_rule_en": case.deadline_rule_en,
         "overdue": case.overdue, "finding": json.loads(case.finding or "{}"),
         "open_tasks": [task_view(t) for t in tasks],
-        "history": [{"at": iso(at), "actor": actor, "action": action, "detail": json.loads(detail)}
-                    for at, actor, action, detail in events],
+        "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}
+                    for e in events],
         "version": case.version,
     }
 

@@ -18,6 +18,11 @@ clock), never on the instance database. One run measures:
 ``engine_tx_ms``
     ``engine.services.tasks.complete_task`` on SQLite along the same path: load,
     run, save, index, audit, commit, and the case view it answers.
+``durable_commit_ms``
+    one row inserted and committed on the same SQLite file through the engine's connections (WAL,
+    ``synchronous=FULL``), interleaved with the others: what any engine that makes each transaction durable
+    pays on this machine whatever it stores. ``floor_vs_bare`` = (``bare_tx_ms`` + ``durable_commit_ms``) /
+    ``bare_tx_ms``: the bare step made durable, the least an engine transaction can be against the target.
 ``bytes_per_case``
     instance state plus index rows of a case waiting on ``rectify``.
 ``sweep_idle_10k_ms`` / ``sweep_due_1k_s``
@@ -274,6 +279,31 @@ class MemoryRunner:
 
 
 # ---------------------------------------------------------------- our engine on SQLite
+
+
+class CommitProbe:
+    """One-row durable transactions on the engine's own SQLite file, through its connections and pragmas."""
+
+    TABLE = sa.table("bench_commit_probe", sa.column("n", sa.Integer))
+
+    def __init__(self, ctx: Any) -> None:
+        self.db_engine = ctx.session_factory.kw["bind"]
+        with self.db_engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE bench_commit_probe (n INTEGER NOT NULL)"))
+        self.insert = sa.insert(self.TABLE)
+        self.run(5)  # warm-up, not kept
+
+    def run(self, count: int) -> list[float]:
+        """Seconds of each of ``count`` transactions: BEGIN, one INSERT, COMMIT."""
+        times: list[float] = []
+        with self.db_engine.connect() as conn:
+            for n in range(count):
+                started = time.perf_counter()
+                with conn.begin():
+                    conn.execute(self.insert, {"n": n})
+                times.append(time.perf_counter() - started)
+        return times
+
 
 
 @contextlib.contextmanager
@@ -604,6 +634,10 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
         ("engine_tx_ms", _fmt(m["engine_tx_ms"], "ms"), "bare_tx_ms", _fmt(m["engine_vs_bare"], "x")),
         ("engine_vs_bare", _fmt(m["engine_vs_bare"], "x"), "target <= 3x",
          "ok" if m["engine_vs_bare"] <= 3 else "OVER"),
+        ("durable_commit_ms", _fmt(m["durable_commit_ms"], "ms"), "bare_tx_ms",
+         _fmt(m["durable_commit_ms"] / m["bare_tx_ms"], "x")),
+        ("  floor_vs_bare", _fmt(m["floor_vs_bare"], "x"),
+         f"3x leaves {_fmt(3 * m['bare_tx_ms'] - m['bare_tx_ms'] - m['durable_commit_ms'], 'ms')} for the rest", ""),
         ("start_case_ms", _fmt(m["start_case_ms"], "ms"), "engine_tx_ms", _fmt(m["start_case_ms"] / m["engine_tx_ms"], "x")),
         ("bytes_per_case", _fmt(m["bytes_per_case"], "B"), "target < 8,192 B",
          _fmt(m["bytes_per_case"] / target_bytes, "x") + (" ok" if m["bytes_per_case"] < target_bytes else " OVER")),
@@ -645,6 +679,9 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
         "load, run, save + index, audit, commit with SQLite WAL synchronous=FULL, case view), simulated clock "
         "(one more query per call than the system clock); bare, bare_json, engine_mem and engine interleaved in "
         f"{rounds} rounds;",
+        f"  durable_commit: {int(m['durable_commit_count'])} transactions (BEGIN, one-row INSERT, COMMIT) on the engine's "
+        "SQLite file through its connections (WAL, synchronous=FULL), in the same rounds; floor = bare_tx_ms + "
+        "durable_commit_ms, the bare step made durable;",
         f"  bytes: average over the {m['sweep_due_timers']:,.0f} cases waiting on rectify just after start_case "
         "(index = open_tasks + waiting_timers values as text); full snapshot = BpmnWorkflowSerializer(SPIFF_CONFIG) "
         "of one of them, spec included;",
@@ -683,14 +720,17 @@ def run(quick: bool = False, echo: Callable[[str], Any] = print, scale: float = 
     bare_json: list[float] = []
     memory: list[float] = []
     engine: list[float] = []
+    commits: list[float] = []
     with throwaway_engine() as ctx:
         engine_runner = EngineRunner(ctx)
+        commit_probe = CommitProbe(ctx)
         for r in range(rounds):
             # Interleaved, so a change in machine load during the run touches all three alike.
             bare += bare_runner.run(_share(sizes.bare_cases, rounds, r))
             bare_json += bare_runner.run_full_json(_share(sizes.bare_cases, rounds, r))
             memory += memory_runner.run(_share(sizes.bare_cases, rounds, r))
             engine += engine_runner.run(_share(sizes.engine_cases, rounds, r))
+            commits += commit_probe.run(_share(sizes.bare_cases, rounds, r))
         if engine_runner.path != bare_runner.path:
             raise RuntimeError(f"paths differ: bare {bare_runner.path}, engine {engine_runner.path}")
         metrics["bare_tx_ms"] = _ms(_median(bare))
@@ -701,6 +741,9 @@ def run(quick: bool = False, echo: Callable[[str], Any] = print, scale: float = 
         metrics["engine_tx_ms"] = _ms(_median(engine))
         metrics["engine_tx_count"] = float(len(engine))
         metrics["engine_vs_bare"] = metrics["engine_tx_ms"] / metrics["bare_tx_ms"]
+        metrics["durable_commit_ms"] = _ms(_median(commits))
+        metrics["durable_commit_count"] = float(len(commits))
+        metrics["floor_vs_bare"] = (metrics["bare_tx_ms"] + metrics["durable_commit_ms"]) / metrics["bare_tx_ms"]
         echo(f"  timers: {sizes.due_timers} due cases, {sizes.idle_waiting} waiting ...")
         metrics.update(measure_timers(ctx, sizes, echo))
     with throwaway_app() as (app, ctx):

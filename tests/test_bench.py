@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench import engine_bench
 
-METRICS = ["bare_tx_ms", "engine_mem_tx_ms", "engine_tx_ms", "engine_vs_bare", "start_case_ms", "bytes_per_case",
+METRICS = ["bare_tx_ms", "engine_mem_tx_ms", "engine_tx_ms", "engine_vs_bare", "durable_commit_ms", "floor_vs_bare", "start_case_ms", "bytes_per_case",
            "state_bytes_per_case", "index_bytes_per_case", "full_snapshot_bytes", "sweep_idle_10k_ms",
            "sweep_idle_cases", "sweep_due_1k_s", "sweep_due_timers", "sweep_due_fired_once",
            "sweep_due_per_timer_ms", "sweep_due_timers_per_s", "inbox_page_ms_10k", "board_page_ms_10k",
@@ -33,8 +33,10 @@ def test_bench_runs_and_fires_each_due_timer_once():
     # the pages ran on a mix of every dimension, department and stage, the open-case count reached exactly
     assert metrics["pages_open_cases"] == 500
     assert metrics["pages_dimensions"] == 6 and metrics["pages_departments"] >= 8 and metrics["pages_task_keys"] >= 12
+    assert metrics["durable_commit_count"] >= 3
+    assert metrics["floor_vs_bare"] == (metrics["bare_tx_ms"] + metrics["durable_commit_ms"]) / metrics["bare_tx_ms"]
     table = "\n".join(lines)
-    for name in ("bare_tx_ms", "engine_tx_ms", "engine_vs_bare", "bytes_per_case", "sweep_idle_10k_ms",
+    for name in ("bare_tx_ms", "engine_tx_ms", "engine_vs_bare", "durable_commit_ms", "floor_vs_bare", "bytes_per_case", "sweep_idle_10k_ms",
                  "sweep_due_1k_s", "inbox_page_ms_10k", "board_page_ms_10k", "inbox_service_ms_10k",
                  "board_service_ms_10k"):
         assert name in table

@@ -15,12 +15,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine import store
 from engine.context import Actor, EngineContext
 from engine.credit_code import make_credit_code
 from engine.models import Base
 from engine.services import cases, tasks, users
 from webapp import create_app
 from webapp.cli import initialise
+
+# Every dump in the tests, and in the servers they start, checks what it reused against a fresh conversion.
+store.CHECK_REUSE = True
+os.environ["CAPEXIT_CHECK_REUSE"] = "1"
 
 CLOCK_START = "2026-03-02T09:00:00+08:00"  # a Monday
 PASSWORD = "correct-horse-9"

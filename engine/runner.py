@@ -7,6 +7,7 @@ which timers fired, so the caller can mark the case overdue and audit it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -124,10 +125,21 @@ def timer_due_at(task: Task) -> datetime | None:
     return due.astimezone(UTC) if isinstance(due, datetime) else None
 
 
+def _waiting_timers(workflow: BpmnWorkflow) -> Iterator[Task]:
+    """The instance's waiting timer events, subprocesses included, in no particular order.
+
+    Read from the task dictionaries: walking the task tree (``get_tasks``) costs about eight
+    times as much, and only the open user tasks need its order.
+    """
+    for owner in (workflow, *workflow.subprocesses.values()):
+        for task in owner.tasks.values():
+            if task.state == TaskState.WAITING and _is_timer(task):
+                yield task
+
+
 def has_due_timer(workflow: BpmnWorkflow, now: datetime) -> bool:
     """Whether a waiting timer of the instance fell due before ``now`` (the index's ``due_at < now``)."""
-    return any(_is_timer(task) and (due := timer_due_at(task)) is not None and due < now
-               for task in workflow.get_tasks(state=TaskState.WAITING))
+    return any((due := timer_due_at(task)) is not None and due < now for task in _waiting_timers(workflow))
 
 
 def _department(task: Task, props: dict[str, str]) -> str | None:
@@ -152,16 +164,15 @@ def _due_date(task: Task, props: dict[str, str]) -> date | None:
 def position(workflow: BpmnWorkflow, bundle: SpecBundle) -> Position:
     """Open user tasks, waiting timers and end state of an instance."""
     out = Position()
-    due_by_parent: dict[UUID, date] = {}
-    # BpmnWorkflow.get_tasks walks the subprocesses too: each task is seen once.
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        if not _is_timer(task):
-            continue
+    due_by_parent: dict[UUID, date] = {}  # a task with timers on its boundary is due the day before the first
+    for task in _waiting_timers(workflow):
         due = timer_due_at(task)
         if due is None:
             continue
         out.timers.append(TimerInfo(str(task.id), task.task_spec.bpmn_id, due))
-        due_by_parent[task.parent.id] = (due.astimezone(SHANGHAI) - timedelta(days=1)).date()
+        day = (due.astimezone(SHANGHAI) - timedelta(days=1)).date()
+        due_by_parent[task.parent.id] = min(day, due_by_parent.get(task.parent.id, day))
+    # BpmnWorkflow.get_tasks walks the subprocesses too: each task is seen once, in the tree's order.
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         spec = task.task_spec
         props = getattr(spec, "extensions", {}).get("properties", {})

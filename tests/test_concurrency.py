@@ -197,3 +197,21 @@ def test_a_case_that_cannot_be_fired_does_not_hold_up_the_others(ctx, make_case,
     assert still_due == [broken]
     assert timers.sweep(ctx).failed == [broken]  # retried by the next sweep, still refused, nothing else fired twice
     assert sum(audit_actions(ctx, c)["timer_fired"] for c in case_ids) == len(case_ids) - 1
+
+
+def test_a_save_over_a_case_row_changed_meanwhile_is_refused(ctx, make_case):
+    """The save's UPDATE carries the version it read: a row another writer moved on is not overwritten."""
+    from engine.models import Case
+    from engine.services import instances
+
+    case_id = make_case("energy_use", industry="flat_glass")
+    with ctx.unit_of_work() as session:
+        before = session.execute(sa.select(Case.version, Case.state).where(Case.id == case_id)).one()
+    with pytest.raises(Conflict, match="changed by someone else"), ctx.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        workflow, bundle = instances.load(ctx, session, case, readonly=True)
+        session.execute(sa.update(Case.__table__).where(Case.__table__.c.id == case_id)
+                        .values(version=Case.__table__.c.version + 1, state="another writer's"))
+        instances.save(session, case, workflow, bundle, ctx.now(session), overdue=True)
+    with ctx.unit_of_work() as session:
+        assert session.execute(sa.select(Case.version, Case.state).where(Case.id == case_id)).one() == before

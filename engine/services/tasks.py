@@ -260,9 +260,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         _statutory_rules(workflow, task, data)
         extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
-        if fired:
-            case.overdue = True
-        position = instances.save(session, case, workflow, bundle, now)
+        position = instances.save(session, case, workflow, bundle, now, overdue=bool(fired))
         if answer is not None:  # the answer shows the history: read it now, and the chain's end with it
             audit.read_chain(session, case.id)
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,

@@ -104,8 +104,7 @@ def _fire_loaded(ctx: EngineContext, session: Session, case: Case | None, now: d
     fired = runner.fire_due_timers(workflow, now)
     if not fired:
         return 0
-    case.overdue = True
-    _position, closed = instances.save_closing(session, case, workflow, bundle, now)
+    _position, closed = instances.save_closing(session, case, workflow, bundle, now, overdue=True)
     for timer_key in fired:
         instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,
                         closed_tasks=closed)

@@ -175,9 +175,17 @@ def test_advance_custom_duration_and_to_a_date(supervisor, ctx):
     assert ctx.today().isoformat() == "2026-04-01" and "没有计时器到期" in answer.get_data(as_text=True)
     answer = supervisor.post("/board/clock", data={"by": "custom", "custom": "six months", "csrf_token": token},
                              follow_redirects=True)
-    assert "时间格式有误" in answer.get_data(as_text=True) and ctx.today().isoformat() == "2026-04-01"
+    text = answer.get_data(as_text=True)
+    assert "时间格式有误" in text and ctx.today().isoformat() == "2026-04-01"
+    assert "无法识别“six months”：时长形如 P6M、P10D、PT12H" in text  # all Chinese, with examples
     answer = supervisor.post("/board/clock", data={"to": "2026-01-01", "csrf_token": token}, follow_redirects=True)
-    assert "时钟只能向前调整" in answer.get_data(as_text=True)
+    assert "时钟只能向前调整：2026-01-01 00:00 早于当前模拟时间 2026-04-01 00:00（北京时间）" in answer.get_data(as_text=True)
+
+
+def test_the_date_to_move_to_starts_tomorrow(supervisor, ctx):
+    """A date moves the clock to that day's 00:00, which for today has passed: the picker starts at tomorrow."""
+    html = supervisor.get("/board").get_data(as_text=True)
+    assert 'id="to" name="to" type="date" min="2026-03-03"' in html and ctx.today().isoformat() == "2026-03-02"
 
 
 def test_advance_needs_csrf(supervisor, ctx):

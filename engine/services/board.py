@@ -65,6 +65,11 @@ class Window:
     now: datetime
     today: date
 
+    @property
+    def tomorrow(self) -> date:
+        """The first day the clock can be moved to (a day starts at 00:00, which for today has passed)."""
+        return self.today + timedelta(days=1)
+
     def end_of(self, days: int) -> datetime:
         """The instant a period whose last day is ``today + days`` runs out (24:00 of that day)."""
         return datetime.combine(self.today + timedelta(days=days + 1), time(0), tzinfo=SHANGHAI)

@@ -218,15 +218,18 @@ def advance_clock(ctx: EngineContext, actor: Actor, by: str | None = None, to: s
         year = target.astimezone(SHANGHAI).year
     except (ValueError, OverflowError) as exc:  # OverflowError: beyond datetime's range
         raise InvalidInput("时间格式有误", "bad time value", [Problem(
-            f"无法识别的时间或时长：{exc}", str(exc), field="by" if by else "to")]) from None
+            f"无法识别“{by or to}”：时长形如 P6M、P10D、PT12H，日期形如 2026-09-01",
+            f"{exc} (durations look like P6M, P10D, PT12H; dates like 2026-09-01)",
+            field="by" if by else "to")]) from None
     if year > LAST_YEAR:
         raise InvalidInput("时间超出范围", "time out of range", [Problem(
             f"模拟时钟只能调至 {LAST_YEAR} 年底以前", f"the simulated clock stops at the end of {LAST_YEAR}",
             field="by" if by else "to")])
     if target < current:
+        shown, now_shown = (t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") for t in (target, current))
         raise InvalidInput("时钟只能向前调整", "the clock only moves forward here", [Problem(
-            f"{target.isoformat()} 早于当前 {current.isoformat()}", f"{target.isoformat()} is before "
-            f"{current.isoformat()}", field="by" if by else "to")])
+            f"{shown} 早于当前模拟时间 {now_shown}（北京时间）",
+            f"{shown} is before the simulated time now, {now_shown} (Beijing time)", field="by" if by else "to")])
     set_clock(ctx, actor, target)
     result = sweep(ctx, target)
     return {"now": target.astimezone(SHANGHAI).isoformat(), "fired": result.fired, "cases": result.cases,

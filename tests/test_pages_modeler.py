@@ -77,6 +77,12 @@ def test_draft_save_load_discard(ctx, login_as):
     assert owner.post(f"/modeler/{ENV}/draft", json={"bpmn": "x" * (3 * 1024 * 1024)},
                       headers=headers).status_code == 400
     assert owner.post(f"/modeler/{ENV}/draft", json={"bpmn": edited}).status_code == 400  # no CSRF token
+    for broken, said in (("hello not xml", "BPMN 文件不是格式正确的 XML"), ("<x/>", "不是 BPMN 2.0 文件"),
+                         ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>', "DOCTYPE")):
+        refused = owner.post(f"/modeler/{ENV}/draft", json={"bpmn": broken}, headers=headers)
+        assert refused.status_code == 400 and said in refused.get_json()["message"], refused.get_json()
+        assert refused.get_json()["errors"][0]["line"] == 1
+    assert 'value="4"' in owner.get(f"/modeler/{ENV}/source.bpmn").get_data(as_text=True)  # the draft is kept
     gone = owner.post(f"/modeler/{ENV}/draft/discard", data={"csrf_token": headers["X-CSRFToken"]})
     assert gone.status_code == 302
     assert 'value="6"' in owner.get(f"/modeler/{ENV}/source.bpmn").get_data(as_text=True)

@@ -108,7 +108,8 @@ def get_draft(ctx: EngineContext, actor: Actor, process_id: str) -> DraftView | 
 
 def save_draft(ctx: EngineContext, actor: Actor, process_id: str, bpmn: Any,
                base_version: int | None = None) -> DraftView:
-    """Save (or replace) the owner's draft of a deployed process; the text is stored as is, unchecked."""
+    """Save (or replace) the owner's draft of a deployed process. The draft may be unfinished BPMN, but it must be
+    well-formed XML with a ``bpmn:definitions`` root (read with the hardened parser): the modeler has to open it."""
     _owner_only(actor)
     if not isinstance(bpmn, str) or not bpmn.strip():
         raise invalid("bpmn", "草稿内容为空", "the draft is empty")
@@ -116,6 +117,7 @@ def save_draft(ctx: EngineContext, actor: Actor, process_id: str, bpmn: Any,
         raise invalid("bpmn", f"草稿超过 {defs.MAX_BPMN_BYTES} 字节的上限", f"the draft is over {defs.MAX_BPMN_BYTES} bytes")
     if base_version is not None and (not isinstance(base_version, int) or isinstance(base_version, bool)):
         raise invalid("base_version", "基础版本号应为整数", "base_version must be an integer")
+    defs.read_xml(bpmn.encode("utf-8"))
     with ctx.unit_of_work() as session:
         deployments.get_latest(session, process_id)
         now = ctx.now(session)

@@ -89,7 +89,7 @@ def save_draft(process_id: str):
     try:
         saved = drafts.save_draft(engine_context(), current_actor(), process_id, body.get("bpmn"),
                                   body.get("base_version"))
-    except InvalidInput as exc:
+    except (InvalidInput, DefinitionInvalid) as exc:
         return jsonify(_errors(exc)), 400
     return jsonify(process_id=saved.process_id, saved_at=saved.saved_at.isoformat(), base_version=saved.base_version)
 

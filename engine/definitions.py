@@ -175,7 +175,9 @@ def _spiff_problems(exc: Exception, trees: list[etree._ElementTree]) -> list[Pro
             if hits:
                 node = hits[0]
                 break
-    message = getattr(exc, "message", None) or str(exc)
+    message = " ".join(str(getattr(exc, "message", None) or exc).split())
+    while message.endswith(".."):  # the schema validator's own full stop after libxml2's
+        message = message[:-1]
     problem = _problem(f"BPMN 校验失败：{message}", f"BPMN validation failed: {message}", node, line)
     if element_id and node is None:
         problem.element_id = element_id

@@ -164,3 +164,15 @@ def test_modeler_in_english(client, login_as):
     assert "Industry and Information Technology Bureau" in {d["name"] for d in options["departments"]}
     assert options["labels"]["group"] == "Handling rules"
     assert not any(CHINESE.search(v) for v in options["labels"]["lint"].values())
+
+
+def test_an_element_the_schema_does_not_allow_is_named_once_with_one_full_stop(ctx, login_as):
+    owner, headers = _owner(login_as)
+    stray = _bpmn(ctx).replace("</bpmn:definitions>",
+                               '<script xmlns="http://www.w3.org/1999/xhtml">alert(1)</script></bpmn:definitions>')
+    answer = owner.post(f"/modeler/{ENV}/check", data=stray.encode(), headers=headers,
+                        content_type="application/xml").get_json()
+    assert answer["valid"] is False
+    message = answer["errors"][0]["message"]
+    assert "script" in message and "This element is not expected" in message
+    assert ".." not in message and "  " not in message and message.endswith(".")

@@ -24,8 +24,8 @@ from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.expressions import SafeScriptEngine
 from engine.models import Case
-from engine.services import cases, instances, timers
-from tests.conftest import CLOCK_START, ENTERPRISE_B, _dispose, actor
+from engine.services import cases, instances, tasks, timers
+from tests.conftest import CLOCK_START, ENTERPRISE_A, ENTERPRISE_B, _dispose, actor
 from webapp import create_app
 
 SUPERVISOR = actor("supervisor")
@@ -298,6 +298,10 @@ def test_granted_extension_moves_the_current_deadline(ctx, make_case, work, dime
     assert completed(case) == ["rectify", "review_extension"]
     # the original deadline no longer runs
     assert clock_to(ctx, "2026-09-10T09:00:00+08:00")["fired"] == 0
+    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A),
+                          next(t["id"] for t in case["open_tasks"] if t["key"] == "rectify"))["form"]
+    assert form["properties"]["outcome"]["enum"] == ["rectified"]  # the form no longer offers a second request
+    assert "extension_months" not in form["properties"] and "不能再次申请" in form["description"]
     with pytest.raises(InvalidInput) as refused:  # the one extension is used up
         work(case_id, "rectify", extension(1))
     assert fields(refused) == {"outcome"}
@@ -360,8 +364,19 @@ def test_no_extension_outside_energy_and_environment(ctx, make_case, work, dimen
         work(case_id, "order_stop", {"order_no": "1", "order_date": "2026-03-02"})
     else:
         work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-04-30"})
+    task_id = next(t["id"] for t in view(ctx, case_id)["open_tasks"] if t["key"] == "rectify")
+    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task_id)["form"]
+    assert form["properties"]["outcome"]["enum"] == ["rectified"] and "不适用延期" in form["description"]
     with pytest.raises(InvalidInput):
         work(case_id, "rectify", extension(1))
+
+
+def test_the_first_rectification_form_offers_the_extension(ctx, make_case, work):
+    case_id = start_rectification(ctx, make_case, work, "energy_use", UNPRICED, "industry")
+    task_id = next(t["id"] for t in view(ctx, case_id)["open_tasks"] if t["key"] == "rectify")
+    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task_id)["form"]
+    assert form["properties"]["outcome"]["enum"] == ["rectified", "extension_requested"]
+    assert {"extension_months", "reason"} <= form["properties"].keys() and "then" in form
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ on the case's version raises ``Conflict`` (409) and changes nothing.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -125,8 +126,8 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     with ctx.unit_of_work() as session:
         task, case, _held, form = _open_task_with_form(session, actor, task_id)
         view = task_view(task)
-        view["form"] = form.schema if form else None
         workflow, _ = instances.load(ctx, session, case, readonly=True)
+        view["form"] = statutory_form(workflow, task.key, form.schema) if form else None
         spiff_task = runner.find_task(workflow, task_id)
         view["data"] = dict(spiff_task.data) if spiff_task else {}
         view["deadline"] = case.deadline.isoformat() if case.deadline else None
@@ -167,6 +168,28 @@ def _zh_reason(error: jsonschema.ValidationError) -> str:
         "const": lambda: f"必须为 {error.validator_value}",
     }
     return reasons.get(error.validator, lambda: error.message)()
+
+
+EXTENSION_FIELDS = ("extension_months", "reason")
+
+
+def statutory_form(workflow: Any, key: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The form as the law leaves it to this case: a rectification with no extension request to offer (the case
+    had its one, or its procedure allows none) does not offer one. ``_statutory_rules`` refuses it anyway."""
+    outcome = schema.get("properties", {}).get("outcome", {})
+    if key != "rectify" or "extension_requested" not in outcome.get("enum", []):
+        return schema
+    if "review_extension" in workflow.spec.task_specs and not workflow.data.get("extension_requested"):
+        return schema
+    narrowed = copy.deepcopy(schema)
+    narrowed["properties"]["outcome"]["enum"] = [v for v in outcome["enum"] if v != "extension_requested"]
+    for name in EXTENSION_FIELDS:
+        narrowed["properties"].pop(name, None)
+    narrowed.pop("if", None)
+    narrowed.pop("then", None)
+    narrowed["description"] = ("企业报告整改情况。本案已申请过一次延期，依法不能再次申请。"
+                               if workflow.data.get("extension_requested") else "企业报告整改情况。本类案件依法不适用延期。")
+    return narrowed
 
 
 def _statutory_rules(workflow: Any, task: OpenTask, data: dict[str, Any]) -> None:

@@ -37,6 +37,17 @@ def test_page_shows_deadline_rule_open_tasks_history_and_diagram(login_as, clien
     assert 'id="current-steps"' in html and 'data-element="rectify"' in html
 
 
+def test_history_names_the_period_a_fired_timer_closed(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use", industry="flat_glass")
+    rule = case_detail.case_detail(ctx, actor("supervisor"), case_id)["deadline_rule"]
+    assert timers.advance_clock(ctx, actor("supervisor"), by="P7M")["fired"] == 1
+    login_as("supervisor")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    row = html[html.index('data-action="timer_fired"'):]
+    row = row[:row.index("</tr>")]
+    assert "届满的期限：2026-09-02" in row and rule in row
+
+
 def test_enterprise_sees_its_task_link_and_its_case(login_as, client, make_case):
     case_id = make_case("energy_use", enterprise=ENTERPRISE_A)
     login_as("enterprise", enterprise=ENTERPRISE_A)

@@ -646,6 +646,9 @@ def test_timer_does_not_fire_on_the_last_day_but_just_after_midnight(ctx, make_c
     assert open_tasks(case) == [("government_approval", "government")]
     (event,) = [e for e in case["history"] if e["action"] == "timer_fired"]
     assert event["at"] == "2026-09-03T00:00:01+08:00" and event["actor"] == "system"
+    # the event keeps the period that ran out: the case's deadline columns clear once no period runs
+    assert event["detail"]["deadline"] == "2026-09-02" and "6个月" in event["detail"]["rule"]
+    assert event["detail"]["rule_en"] and case["deadline"] is None
 
 
 def test_timer_fires_exactly_once(ctx, make_case):
@@ -692,6 +695,7 @@ def test_timer_fired_inside_a_task_completion_is_audited(ctx, make_case, work):
     assert actions(case)[-2:] == ["task_completed", "timer_fired"]
     assert case["history"][-1]["actor"] == "system" and fired(case) == ["rectify_deadline"]
     assert case["history"][-1]["at"] == case["history"][-2]["at"] == "2026-10-02T09:00:00+08:00"
+    assert case["history"][-1]["detail"]["deadline"] == "2026-09-02"  # the original period, refused no extension
     assert timers.sweep(ctx).fired == 0
 
 

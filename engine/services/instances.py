@@ -53,6 +53,14 @@ def current_deadline(workflow: BpmnWorkflow) -> Deadline | None:
                     raw["rule_en"])
 
 
+def expired_deadline(workflow: BpmnWorkflow) -> dict[str, str]:
+    """What a fired deadline timer's audit event records of the period that ran out: its last day and rule."""
+    deadline = current_deadline(workflow)
+    if deadline is None:
+        return {}
+    return {"deadline": deadline.last_day.isoformat(), "rule": deadline.rule, "rule_en": deadline.rule_en}
+
+
 def save(session: Session, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle, now: datetime, *,
          overdue: bool = False) -> runner.Position:
     """Write the instance, status, deadline and index rows of a case (no commit); ``overdue`` marks it so."""

@@ -282,6 +282,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
             raise Conflict("该任务已不在办理状态", "this task is no longer open")
         _statutory_rules(workflow, task, data)
         extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
+        expired = instances.expired_deadline(workflow)  # the period a timer firing in this step closes
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
         position = instances.save(session, case, workflow, bundle, now, overdue=bool(fired))
         if answer is not None:  # the answer shows the history: read it now, and the chain's end with it
@@ -292,7 +293,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         announcements.on_task_completed(session, case, task.key, data, workflow, now, actor)
         annual.on_task_completed(session, case, task, data, workflow, now, actor)
         for timer_key in fired:
-            instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key)
+            instances.audit(session, case.id, now, "system", "timer_fired", timer=timer_key, **expired)
         if case.status.value != "open":
             instances.audit(session, case.id, now, "system", f"case_{case.status.value}")
         session.flush()

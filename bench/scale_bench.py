@@ -293,7 +293,8 @@ def measure_server(ctx: Any, url: str, folder: Path, generated: scale_data.Gener
 
     def due_left(instant: Any) -> bool:
         with ctx.unit_of_work() as session:
-            return not session.scalar(sa.select(WaitingTimer.id).where(WaitingTimer.due_at <= instant).limit(1))
+            return not session.scalar(sa.select(WaitingTimer.id).where(WaitingTimer.fires, WaitingTimer.due_at <= instant)
+                                      .limit(1))
 
     def fired(case_id: int) -> bool:
         with ctx.unit_of_work() as session:

@@ -194,7 +194,8 @@ def _check(ctx: Any, generated: Generated, latency_ids: list[int], cases: int) -
     from engine.models import AuditEvent, Case, CaseStatus, OpenTask, WaitingTimer
 
     def due_by(session: Any, instant: datetime) -> int:
-        return session.scalar(sa.select(sa.func.count()).select_from(WaitingTimer).where(WaitingTimer.due_at <= instant))
+        return session.scalar(sa.select(sa.func.count()).select_from(WaitingTimer)
+                              .where(WaitingTimer.fires, WaitingTimer.due_at <= instant))
 
     with ctx.unit_of_work() as session:
         by_status = dict(session.execute(sa.select(Case.status, sa.func.count()).group_by(Case.status)).all())

@@ -144,7 +144,7 @@ def test_clock_show_set_advance_and_tick(cli, db_path):
     shown = cli("clock", "show")
     assert shown.exit_code == 0
     assert shown.output.strip() == f"{START} (simulated)"
-    timers = scalar(db_path, "SELECT count(*) FROM waiting_timers")
+    timers = scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE fires")
     assert timers >= 2  # the environmental case's six months, the safety case's 60 days
 
     # set moves the clock only: nothing fires until a sweep
@@ -152,24 +152,26 @@ def test_clock_show_set_advance_and_tick(cli, db_path):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "2026-10-02T09:00:00+08:00"
     assert cli("clock", "show").output.startswith("2026-10-02T09:00:00+08:00")
-    assert scalar(db_path, "SELECT count(*) FROM waiting_timers") == timers
+    assert scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE fires") == timers
     result = cli("tick")
     assert result.exit_code == 0, result.output
     assert re.search(rf"fired {timers} timers in {timers} cases", result.output), result.output
-    assert scalar(db_path, "SELECT count(*) FROM waiting_timers") == 0
+    assert scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE fires") == 0
     assert "fired 0 timers" in cli("tick").output
 
 
 def test_clock_advance_fires_timers(cli, db_path):
     assert cli("demo").exit_code == 0
-    before = scalar(db_path, "SELECT count(*) FROM waiting_timers")
+    before = scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE fires")
     assert before >= 2
     result = cli("clock", "advance", "P7M")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2026-10-02T09:00:00+08:00")
     fired = int(re.search(r"fired (\d+) timers", result.output).group(1))
     assert fired == before
-    assert scalar(db_path, "SELECT count(*) FROM waiting_timers") == 0
+    assert scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE fires") == 0
+    # the demo's extension request under review keeps its period's clock, now past, for the board
+    assert scalar(db_path, "SELECT count(*) FROM waiting_timers WHERE NOT fires AND task_key = 'review_extension'") == 1
     overdue = scalar(db_path, "SELECT count(*) FROM cases WHERE overdue")
     assert overdue == fired
     keys = {k for (k,) in query(db_path, "SELECT key FROM open_tasks")}
@@ -203,7 +205,7 @@ def test_tick_with_nothing_due(initialised):
 def test_a_case_whose_timers_cannot_fire_is_named_and_the_command_fails(cli, db_path, command):
     """The others fire; the broken one stays due and the command exits non-zero, naming it."""
     assert cli("demo").exit_code == 0
-    due = [case_id for (case_id,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers ORDER BY case_id")]
+    due = [case_id for (case_id,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers WHERE fires ORDER BY case_id")]
     assert len(due) >= 2
     engine = sa.create_engine(f"sqlite:///{db_path}")
     with engine.begin() as conn:  # a state this version cannot read, written by someone else
@@ -216,4 +218,4 @@ def test_a_case_whose_timers_cannot_fire_is_named_and_the_command_fails(cli, db_
     assert result.exit_code == 1, result.output
     assert f"could not be fired (see the log); they stay due: {due[0]}" in result.output
     assert re.search(rf"fired {len(due) - 1} timers", result.output), result.output
-    assert [c for (c,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers")] == [due[0]]
+    assert [c for (c,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers WHERE fires")] == [due[0]]

@@ -15,16 +15,17 @@ Key dates (2026 arrangements of the State Council):
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from engine import runner, store
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.expressions import SafeScriptEngine
-from engine.models import Case
-from engine.services import cases, instances, tasks, timers
+from engine.models import Case, WaitingTimer
+from engine.services import board, cases, instances, tasks, timers
 from tests.conftest import CLOCK_START, ENTERPRISE_A, ENTERPRISE_B, _dispose, actor
 from webapp import create_app
 
@@ -697,6 +698,32 @@ def test_timer_fired_inside_a_task_completion_is_audited(ctx, make_case, work):
     assert case["history"][-1]["at"] == case["history"][-2]["at"] == "2026-10-02T09:00:00+08:00"
     assert case["history"][-1]["detail"]["deadline"] == "2026-09-02"  # the original period, refused no extension
     assert timers.sweep(ctx).fired == 0
+
+
+def test_a_review_outlasting_the_deadline_is_a_clock_the_board_shows_and_the_sweep_leaves(ctx, make_case, work):
+    """No timer waits while the department reviews an extension request, but the period runs on: the board and
+    the department's alerts show it run out; the sweep never fires it; the review's end removes it."""
+    case_id = make_case("energy_use", industry=UNPRICED)
+    work(case_id, "rectify", extension(2))
+    assert timers_of(ctx, case_id) == []  # the timer list shows timers alone
+
+    def clock_rows() -> list[board.BoardRow]:
+        return [r for rows in board.board(ctx, SUPERVISOR).rows.values() for r in rows if r.case_id == case_id]
+
+    (row,) = clock_rows()
+    assert (row.deadline, row.departments, row.steps, row.days_left) == (date(2026, 9, 2), ["industry"],
+                                                                          ["审核延期申请"], 184)
+    swept = timers.advance_clock(ctx, SUPERVISOR, by="P7M")  # 2026-10-02
+    assert (swept["fired"], swept["cases"]) == (0, 0) and timers.sweep(ctx).cases == 0
+    (row,) = clock_rows()
+    assert row.days_left == -30 and row in board.board(ctx, SUPERVISOR).rows["overdue"]
+    assert board.department_alerts(ctx, "industry")["overdue"] == 1
+    assert view(ctx, case_id)["overdue"] is False  # the law's consequence waits for the review's outcome
+    work(case_id, "review_extension", {"approved": False, "opinion": "不同意"})
+    with ctx.unit_of_work() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(WaitingTimer)
+                              .where(WaitingTimer.case_id == case_id)) == 0
+    assert [r.kind for r in clock_rows()] == ["overdue_case"]
 
 
 def test_rectify_completed_after_the_deadline_before_a_sweep_is_overdue(ctx, make_case, work):

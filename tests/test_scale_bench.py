@@ -34,9 +34,13 @@ def _index_matches_state(ctx, case_ids: list[int]) -> None:
             workflow, bundle = instances.load(ctx, session, case, readonly=True)
             position = runner.position(workflow, bundle)
             tasks = set(session.scalars(sa.select(OpenTask.id).where(OpenTask.case_id == case_id)))
-            timers = set(session.scalars(sa.select(WaitingTimer.id).where(WaitingTimer.case_id == case_id)))
+            rows = session.execute(sa.select(WaitingTimer.id, WaitingTimer.task_key, WaitingTimer.due_at,
+                                             WaitingTimer.fires).where(WaitingTimer.case_id == case_id)).all()
             assert tasks == {t.id for t in position.open_tasks}, case_id
-            assert timers == {t.id for t in position.timers}, case_id
+            assert {r.id for r in rows if r.fires} == {t.id for t in position.timers}, case_id
+            running = any(t.deadline_running for t in position.open_tasks) and not position.timers
+            clocks = instances.running_clocks(position, instances.current_deadline(workflow)) if running else []
+            assert {(r.task_key, r.due_at) for r in rows if not r.fires} == {(c.key, c.due_at) for c in clocks}
             start = next(t for t in workflow.get_tasks() if t.task_spec.name == "Start")
             assert start.data["credit_code"] == case.enterprise_code, case_id  # the copy's own enterprise
             assert start.data["enterprise_name"] == session.get(Enterprise, case.enterprise_code).name

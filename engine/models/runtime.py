@@ -29,11 +29,15 @@ class OpenTask(Base):
 
 
 class WaitingTimer(Base):
-    """A timer event waiting in some case, so the sweep reads only due rows."""
+    """A timer event waiting in some case, so the sweep reads only due rows; or, with ``fires`` false, a legal
+    period that runs on while no timer of the instance guards it (an extension request under review): a clock
+    the board shows and the sweep never reads."""
 
     __tablename__ = "waiting_timers"
+    __table_args__ = (sa.Index("ix_waiting_timers_fires_due_at", "fires", "due_at"),)
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     task_key: Mapped[str] = mapped_column(sa.String(100))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    fires: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

@@ -1,5 +1,9 @@
 """The supervisors' timer board: every running clock, grouped by how soon it runs out.
 
+A clock is a waiting timer, or a legal period that runs on while no timer guards it (the
+department's review of an extension request, ``WaitingTimer.fires`` false): both are
+``waiting_timers`` rows, read alike here; only the sweep tells them apart.
+
 Reads only the index tables (``waiting_timers``, ``open_tasks``) joined with ``cases``
 and ``enterprises`` on indexed columns; no workflow is ever deserialized. Index rows
 exist only for open cases (every save rebuilds them), so timer queries start from the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID, uuid5
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -91,10 +92,21 @@ def save_closing(session: Session, case: Case, workflow: BpmnWorkflow, bundle: S
     else:
         _write_case(session, case, row)
     hold_case(session, case.id)  # the UPDATE (or INSERT) holds the row until the transaction ends
-    closed, open_now = _sync_index(session.connection(), case, pos, now)
+    clocks = running_clocks(pos, deadline) if running and not pos.timers else []
+    closed, open_now = _sync_index(session.connection(), case, pos, now, clocks)
     session.info.setdefault("open_tasks_written", {})[case.id] = open_now
     session.info.setdefault("committed_workflows", []).append((case.id, case.version, (workflow, bundle)))
     return pos, closed
+
+
+def running_clocks(pos: runner.Position, deadline: Deadline | None) -> list[runner.TimerInfo]:
+    """The legal period that runs on while an open task carries it and no timer guards it (the department's
+    review of an extension request): one clock, indexed like a timer that never fires, so the board and the
+    inboxes' alerts see it run out. Its id follows from the task's, so it stays while the task stays open."""
+    if deadline is None:
+        return []
+    holder = next(t for t in pos.open_tasks if t.deadline_running)
+    return [runner.TimerInfo(str(uuid5(UUID(holder.id), "running-deadline")), holder.key, deadline.due_at)]
 
 
 # Every column a save may write, in one UPDATE built once, with the version check of the ORM's version_id_col.
@@ -156,8 +168,8 @@ def written_open_tasks(session: Session, case_id: int) -> list[OpenTask] | None:
     return session.info.get("open_tasks_written", {}).get(case_id)
 
 
-def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime
-                ) -> tuple[list[str], list[OpenTask]]:
+def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: datetime,
+                clocks: list[runner.TimerInfo]) -> tuple[list[str], list[OpenTask]]:
     """Make the case's open-task and timer rows match its position, touching only rows that changed;
     returns the ids of the task rows removed, and the task rows now open (oldest first).
 
@@ -185,12 +197,12 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS})
             for tid, row in have_tasks.items() if tid in want_tasks]
     open_now = sorted(kept, key=lambda t: t.created_at) + [OpenTask(**row) for row in new]
-    want_timers = {t.id: t for t in pos.timers}
+    want_timers = {t.id: (t, True) for t in pos.timers} | {t.id: (t, False) for t in clocks}
     gone_timers = have_timers - want_timers.keys()
     if gone_timers:
         conn.execute(_DELETE_TIMERS, {"ids": sorted(gone_timers)})
-    new_timers = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at}
-                  for tid, t in want_timers.items() if tid not in have_timers]
+    new_timers = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at, "fires": fires}
+                  for tid, (t, fires) in want_timers.items() if tid not in have_timers]
     if new_timers:
         conn.execute(_INSERT_TIMERS, new_timers)
     return gone, open_now

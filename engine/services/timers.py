@@ -1,7 +1,8 @@
 """Timers: list the waiting ones, fire the due ones, and move the simulated clock.
 
-The sweep reads only ``waiting_timers`` rows with ``due_at`` before now (an index
-range scan), so its cost follows the number of due timers, not of waiting cases.
+The sweep reads only ``waiting_timers`` rows that fire with ``due_at`` before now (an
+index range scan on ``(fires, due_at)``), so its cost follows the number of due timers,
+not of waiting cases nor of running clocks no timer guards (``fires`` false).
 The sweep fires up to ``CASES_PER_TRANSACTION`` cases in one transaction (one commit
 for all); a batch in which a case was saved by someone else in between (another
 sweeper, a task completion) fails the version check, is rolled back whole, and its
@@ -55,7 +56,7 @@ def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dic
     may_supervise(actor)
     with ctx.unit_of_work() as session:
         rows = session.execute(
-            sa.select(WaitingTimer.case_id, WaitingTimer.task_key, WaitingTimer.due_at)
+            sa.select(WaitingTimer.case_id, WaitingTimer.task_key, WaitingTimer.due_at).where(WaitingTimer.fires)
             .order_by(WaitingTimer.due_at, WaitingTimer.case_id).limit(limit)
         ).all()
         return [{"case_id": c, "task_key": k, "due_at": d.astimezone(SHANGHAI).isoformat()} for c, k, d in rows]
@@ -65,7 +66,7 @@ def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
     """Cases with at least one timer due before ``now``, most overdue first (a range scan on ``due_at``)."""
     with ctx.unit_of_work() as session:
         rows = session.scalars(
-            sa.select(WaitingTimer.case_id).where(WaitingTimer.due_at < now)
+            sa.select(WaitingTimer.case_id).where(WaitingTimer.fires, WaitingTimer.due_at < now)
             .order_by(WaitingTimer.due_at).limit(limit * 4)
         ).all()
     return list(dict.fromkeys(rows))[:limit]

@@ -133,6 +133,16 @@ def test_diff_of_a_rename_a_replacement_and_a_moved_shape():
     assert moved != ENERGY and versions.diff_definitions(ENERGY, moved).empty
 
 
+def test_a_default_attribute_written_or_left_out_is_no_change():
+    """bpmn-js leaves out what BPMN defaults (cancelActivity="true"); a file that wrote it means the same."""
+    assert 'cancelActivity="true"' in ENERGY
+    left_out = ENERGY.replace(' cancelActivity="true"', "")
+    assert versions.diff_definitions(ENERGY, left_out).empty
+    made_non_interrupting = ENERGY.replace('cancelActivity="true"', 'cancelActivity="false"', 1)
+    (change,) = versions.diff_definitions(ENERGY, made_non_interrupting).changed
+    assert change.what == ("attributes",) and change.after["attributes"] == "attachedToRef=rectify; cancelActivity=false"
+
+
 def test_diff_sees_conditions_timers_properties_lanes_and_documentation():
     text = ENERGY.replace('result == "pass"', 'result == "pass" and findings != ""')
     text = text.replace('<spiffworkflow:property name="months" value="6"/>', '<spiffworkflow:property name="months" value="4"/>')

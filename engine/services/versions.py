@@ -86,6 +86,12 @@ def _text(node: etree._Element | None) -> str:
     return _SPACE.sub(" ", "".join(node.itertext())).strip() if node is not None else ""
 
 
+# BPMN 2.0's defaults: a modeler may write them or leave them out, and either way the element means the same.
+_DEFAULT_ATTRIBUTES = {"cancelActivity": "true", "isInterrupting": "true", "isForCompensation": "false",
+                       "startQuantity": "1", "completionQuantity": "1", "parallelMultiple": "false",
+                       "instantiate": "false", "triggeredByEvent": "false", "isImmediate": "true"}
+
+
 def _attr_name(key: str) -> str:
     qname = etree.QName(key)
     if qname.namespace in (None, BPMN_NS):
@@ -119,7 +125,8 @@ def _describe(node: etree._Element, local: str, lanes: dict[str, str], flows: di
         incoming |= {fid for fid, f in flows.items() if f.get("targetRef") == eid}
         outgoing |= {fid for fid, f in flows.items() if f.get("sourceRef") == eid}
     attributes = sorted(f"{_attr_name(k)}={v}" for k, v in node.attrib.items()
-                        if k not in ("id", "name", "sourceRef", "targetRef"))
+                        if k not in ("id", "name", "sourceRef", "targetRef")
+                        and _DEFAULT_ATTRIBUTES.get(_attr_name(k)) != v)
     return {
         "type": local,
         "name": _SPACE.sub(" ", node.get("name", "")).strip(),

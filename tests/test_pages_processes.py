@@ -41,6 +41,9 @@ def test_list_shows_each_process_with_its_latest_version_and_running_cases(two_v
     assert "v2" in row and "owner_li" in row and "能耗不达标产能整改退出" in row
     assert 'data-version="1">v1：2</span>' in row and 'data-version="2">v2：1</span>' in row
     assert 'href="/modeler/energy_use"' in row and 'href="/processes/energy_use/diff"' in row
+    assert "called-note" not in row
+    called = _row(answer.get_data(as_text=True), "process", "closure_measures")
+    assert "调用该版本的案件，不论是否已进入此流程" in called  # its count is of the cases calling it
 
 
 def test_staff_and_enterprises_get_403(login_as, client, two_versions):

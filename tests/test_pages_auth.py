@@ -95,3 +95,10 @@ def test_the_session_cookie_expires(ctx, client):
     answer = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": token})
     cookie = next(h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Expires=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200 and icon.data.startswith(b"<svg")

@@ -70,3 +70,15 @@ def test_department_claims_and_approves_the_extension(live_server, page, browser
     page.click("#task-form button[type=submit]")
     page.wait_for_url("**/inbox")
     assert cases.get_case(ctx, actor("supervisor"), case_id)["deadline"] == "2026-11-02"
+
+
+def test_lists_fit_a_phone_screen_and_their_tables_scroll(live_server, page, browser_login, make_case):
+    """At 390 pixels the page itself does not scroll sideways: a wide table scrolls inside its own box."""
+    make_case("energy_use", industry="steel")
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(page, live_server, "staff", department="industry")
+    for path, table in (("/inbox", "table.inbox"), ("/cases", "table.cases")):
+        page.goto(f"{live_server}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.eval_on_selector(table, "t => t.scrollWidth > t.clientWidth"), path  # it does scroll inside
+    screenshot(page, "cases-phone")

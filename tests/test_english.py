@@ -143,6 +143,19 @@ def test_staff_pages_in_english(english, login_as, make_case, ctx):
     assert "Basic information" in case and "Lead department" in case and "History" in case
 
 
+def test_a_refused_form_says_so_as_a_sentence_in_english(english, login_as, make_case, ctx):
+    from engine.services import cases
+    from tests.conftest import actor, csrf_from
+
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A, industry="flat_glass")
+    task_id = cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"][0]["id"]
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    english.get("/lang/en")
+    token = csrf_from(english.get(f"/tasks/{task_id}").get_data(as_text=True))
+    page = english.post(f"/tasks/{task_id}", data={"csrf_token": token}).get_data(as_text=True)
+    assert "The form has errors. Correct the fields as indicated below each one" in page
+
+
 def test_supervisor_board_in_english(english, login_as, make_case):
     make_case("energy_use")
     login_as("supervisor")

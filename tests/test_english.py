@@ -8,6 +8,7 @@ command at the top of ``babel.cfg``, run ``pybabel update``, translate, and ``py
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -92,8 +93,10 @@ def test_every_source_string_is_in_the_catalogue():
 def compiled():
     """The .mo the app reads (git-ignored, built by scripts/setup.sh): rebuilt from the .po for these tests."""
     COMPILED.parent.mkdir(parents=True, exist_ok=True)
-    with COMPILED.open("wb") as handle:
+    partial = COMPILED.with_suffix(f".mo.{os.getpid()}")
+    with partial.open("wb") as handle:
         write_mo(handle, _read_catalogue())
+    os.replace(partial, COMPILED)  # whole or not at all: a server reading it meanwhile never sees half a file
     return COMPILED
 
 

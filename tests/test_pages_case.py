@@ -6,7 +6,7 @@ import json
 import re
 
 from engine.services import attachments, case_detail, timers
-from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor
+from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, csrf_from
 
 
 def _diagram_ids(html: str, name: str) -> list[str]:
@@ -46,6 +46,17 @@ def test_history_names_the_period_a_fired_timer_closed(login_as, client, make_ca
     row = html[html.index('data-action="timer_fired"'):]
     row = row[:row.index("</tr>")]
     assert "届满的期限：2026-09-02" in row and rule in row
+
+
+def test_task_keys_are_shown_to_staff_not_to_enterprises(login_as, client, make_case):
+    case_id = make_case("energy_use", industry="steel")  # steel: the C-3.3 price task runs alongside
+    login_as("staff", department="industry")
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert '<code class="muted">set_differential_price</code>' in page
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "执行差别化电价水价" in page and '<code class="muted">set_differential_price</code>' not in page
 
 
 def test_enterprise_sees_its_task_link_and_its_case(login_as, client, make_case):

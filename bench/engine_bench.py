@@ -305,7 +305,6 @@ class CommitProbe:
         return times
 
 
-
 @contextlib.contextmanager
 def _environment(**values: str) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}

@@ -63,10 +63,11 @@ class ReusingTaskConverter(TaskConverter):
     def to_dict(self, task: Task) -> dict:
         key = _reuse_key(task)
         stored = task.__dict__.get(_STORED)
-        if key is not None and stored is not None and stored[0] == key and not CHECK_REUSE:
+        reusable = key is not None and stored is not None and stored[0] == key
+        if reusable and not CHECK_REUSE:
             return stored[1]
         dct = super().to_dict(task)
-        if CHECK_REUSE and key is not None and stored is not None and stored[0] == key:
+        if reusable:
             _check_same(task, stored[1], dct)
         if key is not None:
             setattr(task, _STORED, (key, dct))

@@ -101,6 +101,12 @@ def open_keys(case: dict) -> list[str]:
     return sorted(t["key"] for t in case["open_tasks"])
 
 
+def rectify_form(ctx, case_id: int) -> dict:
+    """The form of the case's open rectification as the enterprise gets it."""
+    (task,) = [t for t in view(ctx, case_id)["open_tasks"] if t["key"] == "rectify"]
+    return tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task["id"])["form"]
+
+
 def due(case: dict, key: str) -> str | None:
     (task,) = [t for t in case["open_tasks"] if t["key"] == key]
     return task["due"]
@@ -299,8 +305,7 @@ def test_granted_extension_moves_the_current_deadline(ctx, make_case, work, dime
     assert completed(case) == ["rectify", "review_extension"]
     # the original deadline no longer runs
     assert clock_to(ctx, "2026-09-10T09:00:00+08:00")["fired"] == 0
-    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A),
-                          next(t["id"] for t in case["open_tasks"] if t["key"] == "rectify"))["form"]
+    form = rectify_form(ctx, case_id)
     assert form["properties"]["outcome"]["enum"] == ["rectified"]  # the form no longer offers a second request
     assert "extension_months" not in form["properties"] and "不能再次申请" in form["description"]
     with pytest.raises(InvalidInput) as refused:  # the one extension is used up
@@ -365,8 +370,7 @@ def test_no_extension_outside_energy_and_environment(ctx, make_case, work, dimen
         work(case_id, "order_stop", {"order_no": "1", "order_date": "2026-03-02"})
     else:
         work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-04-30"})
-    task_id = next(t["id"] for t in view(ctx, case_id)["open_tasks"] if t["key"] == "rectify")
-    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task_id)["form"]
+    form = rectify_form(ctx, case_id)
     assert form["properties"]["outcome"]["enum"] == ["rectified"] and "不适用延期" in form["description"]
     with pytest.raises(InvalidInput):
         work(case_id, "rectify", extension(1))
@@ -374,8 +378,7 @@ def test_no_extension_outside_energy_and_environment(ctx, make_case, work, dimen
 
 def test_the_first_rectification_form_offers_the_extension(ctx, make_case, work):
     case_id = start_rectification(ctx, make_case, work, "energy_use", UNPRICED, "industry")
-    task_id = next(t["id"] for t in view(ctx, case_id)["open_tasks"] if t["key"] == "rectify")
-    form = tasks.get_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task_id)["form"]
+    form = rectify_form(ctx, case_id)
     assert form["properties"]["outcome"]["enum"] == ["rectified", "extension_requested"]
     assert {"extension_months", "reason"} <= form["properties"].keys() and "then" in form
 

@@ -55,7 +55,8 @@ def current_deadline(workflow: BpmnWorkflow) -> Deadline | None:
 
 
 def expired_deadline(workflow: BpmnWorkflow) -> dict[str, str]:
-    """What a fired deadline timer's audit event records of the period that ran out: its last day and rule."""
+    """What a fired deadline timer's audit event records of the period that ran out: its last day and rule
+    (the newest deadline recorded; only services record one, never a step the timer set off)."""
     deadline = current_deadline(workflow)
     if deadline is None:
         return {}

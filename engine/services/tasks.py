@@ -282,8 +282,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
             raise Conflict("该任务已不在办理状态", "this task is no longer open")
         _statutory_rules(workflow, task, data)
         extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
-        expired = instances.expired_deadline(workflow)  # the period a timer firing in this step closes
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
+        expired = instances.expired_deadline(workflow) if fired else {}  # the period the fired timer closed
         position = instances.save(session, case, workflow, bundle, now, overdue=bool(fired))
         if answer is not None:  # the answer shows the history: read it now, and the chain's end with it
             audit.read_chain(session, case.id)

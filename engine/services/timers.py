@@ -102,10 +102,10 @@ def _fire_loaded(ctx: EngineContext, session: Session, case: Case | None, now: d
     if case is None or case.status.value != "open":
         return 0
     workflow, bundle = instances.load(ctx, session, case)
-    expired = instances.expired_deadline(workflow)  # before the steps after the timer set another
     fired = runner.fire_due_timers(workflow, now)
     if not fired:
         return 0
+    expired = instances.expired_deadline(workflow)
     _position, closed = instances.save_closing(session, case, workflow, bundle, now, overdue=True)
     for timer_key in fired:
         instances.audit(session, case.id, now, SYSTEM.username, "timer_fired", timer=timer_key,

@@ -149,6 +149,7 @@ def test_owner_adds_legal_review_before_government_approval(live_server, page, b
     page.goto(f"{live_server}/modeler/{ENV}")
     page.wait_for_selector("#modeler-app[data-state=ready]")
     page.wait_for_selector("#modeler-problems[data-state=ok]")
+    expect(page.locator(".bio-properties-panel-header-type")).to_have_text("协作")  # the pool of parties, in Chinese
     _zoom_to(page, INTO_APPROVAL, 0.8)
     _scroll_to_middle(page, INTO_APPROVAL)
     _make_room(page, INTO_APPROVAL, 140)

@@ -367,3 +367,17 @@ def test_task_page_shows_the_diagram_with_the_current_step(make_case, login_as, 
     assert f'data-xml-url="/cases/{case_id}/diagram.bpmn"' in html
     current = re.search(r"data-current='([^']*)'", html).group(1)
     assert "rectify" in current
+
+
+def test_every_page_names_a_case_the_same_way(review_case, login_as, client, ctx):
+    """The inbox, the task page and the case list link a case as "案件 N", as the case page calls itself."""
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    link = re.compile(rf'<a href="[^"]*/cases/{review_case}">([^<]+)</a>')
+    pages = {path: client.get(path).get_data(as_text=True)
+             for path in ("/inbox", f"/tasks/{task['id']}", "/cases")}
+    for path, html in pages.items():
+        texts = link.findall(html)
+        assert f"案件 {review_case}" in texts, path
+        assert not [t for t in texts if re.search(r"#\d|第 \d+ 号", t)], path
+    assert f"<title>案件 {review_case}" in client.get(f"/cases/{review_case}").get_data(as_text=True)

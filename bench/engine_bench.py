@@ -23,6 +23,9 @@ clock), never on the instance database. One run measures:
     ``synchronous=FULL``), interleaved with the others: what any engine that makes each transaction durable
     pays on this machine whatever it stores. ``floor_vs_bare`` = (``bare_tx_ms`` + ``durable_commit_ms``) /
     ``bare_tx_ms``: the bare step made durable, the least an engine transaction can be against the target.
+``engine_tx_without_dump_ms`` and ``phase_ms:<part>``
+    one more pass along the path with each part of ``complete_task`` timed (``bench/engine_phases.py``):
+    the mean per completion of each part, and the median completion less its instance dump.
 ``bytes_per_case``
     instance state plus index rows of a case waiting on ``rectify``.
 ``sweep_idle_10k_ms`` / ``sweep_due_1k_s``
@@ -59,7 +62,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench import pages_bench
+from bench import engine_phases, pages_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -637,6 +640,7 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
          _fmt(m["durable_commit_ms"] / m["bare_tx_ms"], "x")),
         ("  floor_vs_bare", _fmt(m["floor_vs_bare"], "x"),
          f"3x leaves {_fmt(3 * m['bare_tx_ms'] - m['bare_tx_ms'] - m['durable_commit_ms'], 'ms')} for the rest", ""),
+        *engine_phases.table_rows(m),
         ("start_case_ms", _fmt(m["start_case_ms"], "ms"), "engine_tx_ms", _fmt(m["start_case_ms"] / m["engine_tx_ms"], "x")),
         ("bytes_per_case", _fmt(m["bytes_per_case"], "B"), "target < 8,192 B",
          _fmt(m["bytes_per_case"] / target_bytes, "x") + (" ok" if m["bytes_per_case"] < target_bytes else " OVER")),
@@ -692,6 +696,7 @@ def render(metrics: dict[str, float], sizes: Sizes, quick: bool, path: list[str]
         f"  due sweep: one sweep firing the rectify deadlines of {m['sweep_due_timers']:,.0f} real cases (clock moved "
         "just past them with set_clock, before every idle deadline); verified: each of them has exactly one "
         "timer_fired audit event and waits on government_approval, no other case fired.",
+        *engine_phases.notes(m),
         *pages_bench.notes(m),
     ]
     return out
@@ -743,6 +748,8 @@ def run(quick: bool = False, echo: Callable[[str], Any] = print, scale: float = 
         metrics["durable_commit_ms"] = _ms(_median(commits))
         metrics["durable_commit_count"] = float(len(commits))
         metrics["floor_vs_bare"] = (metrics["bare_tx_ms"] + metrics["durable_commit_ms"]) / metrics["bare_tx_ms"]
+        echo("  phases of an engine transaction ...")
+        metrics.update(engine_phases.measure(engine_runner.run, max(1, sizes.engine_cases // rounds)))
         echo(f"  timers: {sizes.due_timers} due cases, {sizes.idle_waiting} waiting ...")
         metrics.update(measure_timers(ctx, sizes, echo))
     with throwaway_app() as (app, ctx):

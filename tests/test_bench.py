@@ -35,10 +35,18 @@ def test_bench_runs_and_fires_each_due_timer_once():
     assert metrics["pages_dimensions"] == 6 and metrics["pages_departments"] >= 8 and metrics["pages_task_keys"] >= 12
     assert metrics["durable_commit_count"] >= 3
     assert metrics["floor_vs_bare"] == (metrics["bare_tx_ms"] + metrics["durable_commit_ms"]) / metrics["bare_tx_ms"]
+    # the phases: every part of a completion ran in each of them, and the parts and the rest add up to the whole
+    phases = {k: v for k, v in metrics.items() if k.startswith("phase_ms:")}
+    assert len(phases) == 9 and all(v > 0 for k, v in phases.items() if "rest" not in k), phases
+    assert abs(sum(phases.values()) - metrics["phase_total_ms"]) < 1e-9
+    assert 0 < metrics["engine_tx_without_dump_ms"] < metrics["phase_total_ms"] * 2
+    assert metrics["phase_count"] >= 9  # one case at least: nine completions
+    from engine.services import tasks
+    assert tasks.complete_task.__module__ == "engine.services.tasks" and not hasattr(tasks.complete_task, "__wrapped__")
     table = "\n".join(lines)
     for name in ("bare_tx_ms", "engine_tx_ms", "engine_vs_bare", "durable_commit_ms", "floor_vs_bare", "bytes_per_case", "sweep_idle_10k_ms",
                  "sweep_due_1k_s", "inbox_page_ms_10k", "board_page_ms_10k", "inbox_service_ms_10k",
-                 "board_service_ms_10k"):
+                 "board_service_ms_10k", "engine_tx_without_dump_ms", "instance dump", "index rows"):
         assert name in table
     assert os.environ.get("CAPEXIT_DATABASE_URL") == instance_db  # the environment is restored
     assert _bench_folders() <= before  # the throwaway database is gone

@@ -215,3 +215,22 @@ def test_a_save_over_a_case_row_changed_meanwhile_is_refused(ctx, make_case):
         instances.save(session, case, workflow, bundle, ctx.now(session), overdue=True)
     with ctx.unit_of_work() as session:
         assert session.execute(sa.select(Case.version, Case.state).where(Case.id == case_id)).one() == before
+
+
+def test_cases_that_cannot_be_fired_do_not_hide_a_later_deadline(ctx, make_case, caplog):
+    """However many cases ahead of it cannot be fired (a whole page of the due timers and more), a later
+    deadline still fires in the same sweep."""
+    from engine.models import Case
+
+    broken = [make_case("energy_use", industry="flat_glass") for _ in range(4)]
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-03-03T09:00:00+08:00"))
+    healthy = make_case("energy_use", industry="flat_glass")  # opened a day later: due a day after them
+    with ctx.unit_of_work() as session:
+        session.execute(sa.update(Case).where(Case.id.in_(broken)).values(state="z:not-a-state",
+                                                                           version=Case.version + 1))
+    timers.set_clock(ctx, actor("admin"), parse_instant("2026-12-01T00:00:00+08:00"))
+    for _ in range(2):  # the broken ones stay due, and the next sweep gets past them again
+        result = timers.sweep(ctx, batch=3)
+        assert sorted(result.failed) == broken
+    assert audit_actions(ctx, healthy)["timer_fired"] == 1
+    assert all(audit_actions(ctx, c)["timer_fired"] == 0 for c in broken)

@@ -64,12 +64,19 @@ def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dic
 
 def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
     """Cases with at least one timer due before ``now``, most overdue first (a range scan on ``due_at``)."""
+    return list(dict.fromkeys(case_id for _, case_id in due_timers_after(ctx, now, limit * 4, None)))[:limit]
+
+
+def due_timers_after(ctx: EngineContext, now: datetime, limit: int, after: tuple[datetime, int] | None
+                     ) -> list[tuple[datetime, int]]:
+    """(due_at, case_id) of up to ``limit`` timers due before ``now``, in that order, after the pair ``after``:
+    a page of the range scan on ``due_at`` that goes on where the last one ended."""
+    query = sa.select(WaitingTimer.due_at, WaitingTimer.case_id).where(WaitingTimer.fires, WaitingTimer.due_at < now)
+    if after is not None:
+        query = query.where(sa.tuple_(WaitingTimer.due_at, WaitingTimer.case_id) > after)
     with ctx.unit_of_work() as session:
-        rows = session.scalars(
-            sa.select(WaitingTimer.case_id).where(WaitingTimer.fires, WaitingTimer.due_at < now)
-            .order_by(WaitingTimer.due_at).limit(limit * 4)
-        ).all()
-    return list(dict.fromkeys(rows))[:limit]
+        return [(due, case_id) for due, case_id in
+                session.execute(query.order_by(WaitingTimer.due_at, WaitingTimer.case_id).limit(limit))]
 
 
 CASES_PER_TRANSACTION = 10  # the sweep's batch: one commit for up to this many cases
@@ -163,6 +170,10 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
     writer changed one of its cases, or one case cannot be fired) is rolled back whole and its
     cases are worked again one to a transaction, so one case's trouble stays its own: a case
     that still cannot be fired is logged, listed in ``failed`` and left due for the next sweep.
+
+    The due timers are read a page at a time, each page going on after the last one's end, so
+    however many cases before them cannot be fired (or are held elsewhere), every due timer is
+    reached in one sweep.
     """
     from engine.services.annual import start_due_report
 
@@ -171,10 +182,10 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
     result = SweepResult()
     seen: set[int] = set()
     shuffle = random.Random().shuffle
-    while True:
-        ids = [i for i in due_case_ids(ctx, now, batch) if i not in seen]
-        if not ids:
-            return result
+    after: tuple[datetime, int] | None = None
+    while page := due_timers_after(ctx, now, batch, after):
+        after = page[-1]
+        ids = [i for i in dict.fromkeys(case_id for _, case_id in page) if i not in seen]
         shuffle(ids)  # another sweeper's batch is the same cases: start elsewhere
         seen.update(ids)
         for first in range(0, len(ids), CASES_PER_TRANSACTION):
@@ -187,6 +198,7 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
             result.fired += done.fired
             result.cases += done.cases
             result.skipped += done.skipped
+    return result
 
 
 def _simulated(ctx: EngineContext) -> SimulatedClock:

@@ -132,3 +132,56 @@ def test_a_rolled_back_append_is_not_the_next_ones_predecessor(ctx, make_case):
         audit.append(session, case_id, ctx.now(session), "someone", "note", kept=True)
         session.commit()
     assert audit.verify(ctx)[1] == []
+
+
+def test_an_append_before_any_write_cannot_fork_the_chain(ctx, make_case, monkeypatch):
+    """Releasing a task appends its event before anything else is written; a claim on the same case, committed
+    while the release sits between reading the chain's end and inserting, must wait for it, not fork the chain."""
+    import threading
+
+    from engine.services import cases, tasks
+    from tests.conftest import ENTERPRISE_A, actor
+
+    case_id = make_case("energy_use")  # steel: rectify and set_differential_price are open together
+    open_tasks = {t["key"]: t for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"]}
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    department = actor("staff", open_tasks["set_differential_price"]["department"])
+    tasks.claim_task(ctx, firm, open_tasks["rectify"]["id"])
+
+    read_end, go_on, claimed = threading.Event(), threading.Event(), threading.Event()
+    hash_of = audit.event_hash
+
+    def paused_hash(*args):
+        if threading.current_thread().name == "release" and not read_end.is_set():
+            read_end.set()  # the release has read the chain's end
+            go_on.wait(10)
+        return hash_of(*args)
+
+    monkeypatch.setattr(audit, "event_hash", paused_hash)
+    errors: list[BaseException] = []
+
+    def run(work) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    release = threading.Thread(name="release", target=run,
+                               args=(lambda: tasks.release_task(ctx, firm, open_tasks["rectify"]["id"]),))
+    claim = threading.Thread(target=run, args=(lambda: (tasks.claim_task(
+        ctx, department, open_tasks["set_differential_price"]["id"]), claimed.set()),))
+    release.start()
+    assert read_end.wait(10)
+    claim.start()
+    assert not claimed.wait(1.0)  # it waits for the release's transaction
+    go_on.set()
+    release.join(15)
+    claim.join(15)
+    assert not errors, errors
+    assert claimed.is_set()
+    checked, breaks = audit.verify(ctx)
+    assert breaks == [], breaks
+    with ctx.unit_of_work() as session:
+        actions = session.scalars(sa.select(AuditEvent.action).where(AuditEvent.case_id == case_id)
+                                  .order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["task_released", "task_claimed"]

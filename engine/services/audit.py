@@ -6,7 +6,9 @@ Each event's hash covers its content and the previous event's hash in the same c
 (the case's, or the chain of events without a case). Appends to one chain are
 serialized: on PostgreSQL by locking the case row (or an advisory lock for the global
 chain), unless the transaction already holds it (``hold_case``); on SQLite by the
-database's single writer.
+database's single writer, whose lock the transaction takes before it reads the chain's
+end (SQLite's driver begins a transaction only at its first write: a read before it
+would see a chain end another writer could extend before this one's insert).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def event_hash(prev_hash: str, case_id: int | None, at: datetime, actor: str, ac
 def _forget_held_chains(session: Session, _transaction: Any) -> None:
     """What a transaction held (rows, chain ends) ends with it (a savepoint's end forgets too: safe, one more read)."""
     session.info.pop("held_cases", None)
+    session.info.pop("sqlite_write_lock", None)
     session.info.pop("chain_heads", None)
     session.info.pop("chains_read", None)
 
@@ -49,7 +52,12 @@ def hold_case(session: Session, case_id: int) -> None:
 
 
 def _lock_chain(session: Session, case_id: int | None) -> None:
-    if session.bind.dialect.name != "postgresql" or case_id in session.info.get("held_cases", ()):
+    if case_id in session.info.get("held_cases", ()):  # written (SQLite) or locked (PostgreSQL) already
+        return
+    if session.bind.dialect.name == "sqlite":
+        if not session.info.get("sqlite_write_lock"):
+            session.execute(_TAKE_SQLITE_WRITE_LOCK)  # begins the transaction with the database's write lock
+            session.info["sqlite_write_lock"] = True
         return
     if case_id is None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_CHAIN_LOCK})
@@ -58,6 +66,7 @@ def _lock_chain(session: Session, case_id: int | None) -> None:
 
 
 # Built once: constructing a statement costs more than running it.
+_TAKE_SQLITE_WRITE_LOCK = sa.update(Case.__table__).where(sa.false()).values(version=Case.__table__.c.version)
 _CASE_CHAIN_END = (sa.select(AuditEvent.hash).where(AuditEvent.case_id == sa.bindparam("case_id"))
                    .order_by(AuditEvent.id.desc()).limit(1))
 _GLOBAL_CHAIN_END = sa.select(AuditEvent.hash).where(AuditEvent.case_id.is_(None)).order_by(AuditEvent.id.desc()).limit(1)

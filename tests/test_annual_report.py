@@ -481,3 +481,37 @@ def test_the_case_page_names_the_annual_report(ctx, work, login_as, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "淘汰落后产能年度报告" in html and "· annual_report" not in html
+
+
+def test_two_sweeps_at_the_same_moment_remind_once(ctx):
+    """Every server's sweep reminds the late departments in January: of two at the same moment, one records the
+    reminders, even when the other has already read who is late."""
+    from engine.services import audit
+
+    clock_to(ctx, "2026-12-01T09:00:00+08:00")  # the report starts; every department's confirmation is open
+    now = datetime(2027, 1, 1, 0, 0, 1, tzinfo=SHANGHAI)
+    read_late, go_on = threading.Event(), threading.Event()
+    lock_chain = audit._lock_chain
+
+    def paused_lock(session, case_id):
+        if threading.current_thread().name == "first" and not read_late.is_set():
+            read_late.set()  # the first sweep has read the late confirmations
+            go_on.wait(10)
+        return lock_chain(session, case_id)
+
+    audit._lock_chain = paused_lock
+    recorded: dict[str, int] = {}
+    try:
+        first = threading.Thread(name="first", target=lambda: recorded.update(first=annual.remind_late(ctx, now)))
+        first.start()
+        assert read_late.wait(10)
+        recorded["second"] = annual.remind_late(ctx, now)
+        go_on.set()
+        first.join(15)
+    finally:
+        audit._lock_chain = lock_chain
+    assert recorded == {"first": 0, "second": 6}
+    with ctx.unit_of_work() as session:
+        reminded = session.scalars(sa.select(AuditEvent.task_id).where(AuditEvent.action == "report_reminder")).all()
+    assert len(reminded) == len(set(reminded)) == 6
+    assert audit.verify(ctx)[1] == []

@@ -185,3 +185,15 @@ def test_an_append_before_any_write_cannot_fork_the_chain(ctx, make_case, monkey
         actions = session.scalars(sa.select(AuditEvent.action).where(AuditEvent.case_id == case_id)
                                   .order_by(AuditEvent.id)).all()
     assert actions[-2:] == ["task_released", "task_claimed"]
+
+
+def test_an_event_stamped_in_beijing_time_verifies(ctx, make_case):
+    """The hash covers the instant as stored (UTC), whatever offset the caller's instant carried."""
+    from datetime import datetime
+
+    from engine.clock import SHANGHAI
+
+    case_id = make_case("energy_use")
+    with ctx.unit_of_work() as session:
+        audit.append(session, case_id, datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI), "system", "note_added", text="x")
+    assert audit.verify(ctx)[1] == []

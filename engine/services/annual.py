@@ -45,7 +45,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pr
 from engine.models import AnnualReport, AuditEvent, Case, CaseStatus, OpenTask, ReportStatus
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
 from engine.permissions import may_supervise, may_work_task
-from engine.services import deployments, instances
+from engine.services import audit, deployments, instances
 from engine.services.reports import ANNUAL_DIMENSION, exited_rows
 
 log = logging.getLogger(__name__)
@@ -113,15 +113,24 @@ def _start(ctx: EngineContext, year: int, now: datetime) -> int:
 
 
 def remind_late(ctx: EngineContext, now: datetime) -> int:
-    """Record one reminder per confirmation past its due date (in the report's history); returns how many."""
+    """Record one reminder per confirmation past its due date (in the report's history); returns how many.
+
+    Every server's sweep calls this each second in January: the late confirmations are read again
+    once the report's chain is held, so of two sweeps at the same moment only one records them.
+    """
     today = now.astimezone(SHANGHAI).date()
     reminded = sa.exists().where(AuditEvent.task_id == OpenTask.id, AuditEvent.action == "report_reminder")
+    unreminded = (sa.select(OpenTask.id, OpenTask.case_id, OpenTask.department, OpenTask.due)
+                  .join(Case, Case.id == OpenTask.case_id)
+                  .where(Case.dimension == ANNUAL, OpenTask.key == "confirm_closures", OpenTask.due < today,
+                         ~reminded))
     with ctx.unit_of_work() as session:
-        late = session.execute(
-            sa.select(OpenTask.id, OpenTask.case_id, OpenTask.department, OpenTask.due)
-            .join(Case, Case.id == OpenTask.case_id)
-            .where(Case.dimension == ANNUAL, OpenTask.key == "confirm_closures", OpenTask.due < today, ~reminded)
-        ).all()
+        late = session.execute(unreminded).all()
+        if not late:
+            return 0
+        for case_id in sorted({case_id for _, case_id, _, _ in late}):
+            audit.hold_chain(session, case_id)
+        late = session.execute(unreminded).all()
         for task_id, case_id, department, due in late:
             instances.audit(session, case_id, now, SYSTEM.username, "report_reminder", task_id=task_id,
                             department=department, due=due.isoformat())

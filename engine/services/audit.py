@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,13 @@ def hold_case(session: Session, case_id: int) -> None:
     """Note that this transaction holds the case's row (written, or locked for update), so no one else can
     write it or append to its chain until the transaction ends: the chain needs no lock of its own."""
     session.info.setdefault("held_cases", set()).add(case_id)
+
+
+def hold_chain(session: Session, case_id: int) -> None:
+    """Take the case's chain for the rest of the transaction (the row lock, or SQLite's write lock), so what the
+    transaction reads of its events after this stays true until it ends: no one else can append meanwhile."""
+    _lock_chain(session, case_id)
+    hold_case(session, case_id)
 
 
 def _lock_chain(session: Session, case_id: int | None) -> None:
@@ -114,6 +121,7 @@ def known_chain(session: Session, case_id: int) -> list[Entry] | None:
 def append(session: Session, case_id: int | None, at: datetime, actor: str, action: str, *,
            task_id: str | None = None, **detail: Any) -> str:
     """Append one event to its chain in the caller's transaction; returns the event's hash."""
+    at = at.astimezone(UTC)  # hashed as stored: verify recomputes it from the stored (UTC) instant
     _lock_chain(session, case_id)
     conn = session.connection()
     heads = session.info.setdefault("chain_heads", {})  # this transaction's own appends: it holds their chains

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import zlib
 from datetime import date, datetime
 from decimal import Decimal
@@ -132,16 +133,20 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 _SERIALIZER = _make_serializer()
+# The registry's encoder mode is one flag for every thread: a dump holds it until its conversion ends,
+# or the timer sweep's thread and a request's could turn it off under each other.
+_ENCODER_MODE = threading.Lock()
 
 
 def dumps(workflow: BpmnWorkflow) -> str:
     """The instance state (no spec): compact JSON, zlib-compressed and base64-encoded behind ``z:``."""
     registry = _SERIALIZER.registry
-    registry._encoder_mode = True
-    try:
-        dct = _SERIALIZER.to_dict(workflow)
-    finally:
-        registry._encoder_mode = False
+    with _ENCODER_MODE:
+        registry._encoder_mode = True
+        try:
+            dct = _SERIALIZER.to_dict(workflow)
+        finally:
+            registry._encoder_mode = False
     text = json.dumps(dct, separators=(",", ":"), ensure_ascii=False, default=_json_default)
     return COMPRESSED + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
 

@@ -104,3 +104,42 @@ def test_the_check_catches_a_finished_task_changed_behind_its_key(bundle, monkey
 
 def test_the_check_is_on_in_the_test_suite():
     assert store.CHECK_REUSE is True and os.environ["CAPEXIT_CHECK_REUSE"] == "1"
+
+
+def test_two_threads_dumping_at_once_each_convert_in_encoder_mode(bundle, monkeypatch):
+    """The timer sweep's thread and a request's may dump at the same moment: one's end must not turn the shared
+    registry's encoder mode off while the other converts (a datetime would then be stored as a typed object)."""
+    import threading
+    from datetime import UTC, datetime
+
+    first, second = runner.start(bundle, START, NOW), runner.start(bundle, START, NOW)
+    probe = next(iter(first.tasks.values()))
+    probe.internal_data["probe"] = {"at": datetime(2026, 1, 1, tzinfo=UTC)}
+    alone = store.state_dict(store.dumps(first))["tasks"][str(probe.id)]["internal_data"]["probe"]
+    registry = store._SERIALIZER.registry
+    reuse_key = store._reuse_key
+    converting, go_on, second_done = threading.Event(), threading.Event(), threading.Event()
+    modes: list[bool] = []
+
+    def paused_key(task):
+        if threading.current_thread().name == "first-dump":
+            modes.append(registry._encoder_mode)
+            if not converting.is_set():
+                converting.set()
+                go_on.wait(10)
+        return reuse_key(task)
+
+    monkeypatch.setattr(store, "_reuse_key", paused_key)
+    out: dict[str, str] = {}
+    dumping = threading.Thread(name="first-dump", target=lambda: out.update(first=store.dumps(first)))
+    dumping.start()
+    assert converting.wait(10)
+    other = threading.Thread(target=lambda: (out.update(second=store.dumps(second)), second_done.set()))
+    other.start()
+    second_done.wait(0.5)  # it waits for the first dump to end
+    go_on.set()
+    dumping.join(10)
+    other.join(10)
+    assert modes and all(modes)
+    assert store.state_dict(out["first"])["tasks"][str(probe.id)]["internal_data"]["probe"] == alone
+    assert "second" in out

@@ -611,6 +611,39 @@ def test_bad_form_data(client, ctx, energy_case, data, field):
     assert get_case(client, firm, case["id"])["open_tasks"] == case["open_tasks"]
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    ('{"outcome": "rectified", "report": "已整改\\ud800"}', "report"),
+    ('{"outcome": "rectified", "report": "\\udc00已整改"}', "report"),
+    ('{"outcome": "rectified", "report": "已整改\\u0000"}', "report"),
+    ('{"outcome": "rectified", "\\ud83d": "x"}', None),
+])
+def test_text_that_cannot_be_stored_is_400(client, ctx, energy_case, body, field):
+    """Half of a surrogate pair (a "\\ud800" escape alone) or NUL: refused with the field, nothing changed."""
+    case, _, firm = energy_case
+    task = task_of(case, "rectify")
+    version = _version(ctx, case["id"])
+    answer = client.post(f"{API}/tasks/{task['id']}/complete", data=body.encode(), headers=firm,
+                         content_type="application/json")
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    if field is not None:
+        assert errors_fields(answer) == {field}
+    assert _version(ctx, case["id"]) == version
+    assert get_case(client, firm, case["id"])["open_tasks"] == case["open_tasks"]
+
+
+def test_text_that_cannot_be_stored_is_400_when_opening_a_case(client, ctx, who):
+    staff = who("staff", "industry")
+    body = case_body("energy_use")
+    body["enterprise"]["name"] = "某钢铁\ud800公司"
+    answer = client.post(f"{API}/cases", json=body, headers=staff)
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert errors_fields(answer) == {"enterprise.name"}
+    assert "surrogate" in client.post(f"{API}/cases", json=body, headers={**staff, "Accept-Language": "en"}
+                                      ).get_json()["errors"][0]["message"]
+    with ctx.unit_of_work() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
 def test_form_errors_in_both_languages(client, energy_case):
     case, _, firm = energy_case
     task = task_of(case, "rectify")

@@ -140,3 +140,12 @@ def test_form_pages_in_english(client, login_as):
     answer = client.post("/forms/preview", json={"key": RECTIFY, "text": "{"},
                          headers={"X-CSRFToken": csrf_from(page)}).get_json()
     assert answer["errors"][0]["message"].startswith("JSON syntax error") and answer["errors"][0]["line"] == 1
+
+
+def test_preview_of_text_that_cannot_be_stored_is_400(login_as, client):
+    login_as("owner")
+    token = csrf_from(client.get("/forms/rectify").get_data(as_text=True))
+    answer = client.post("/forms/preview", json={"key": "rectify", "text": '{"type": "object", "title": "\ud800"}'},
+                         headers={"X-CSRFToken": token})
+    assert answer.status_code == 400
+    assert [e["field"] for e in answer.get_json()["errors"]] == ["text"]

@@ -176,3 +176,18 @@ def test_an_element_the_schema_does_not_allow_is_named_once_with_one_full_stop(c
     message = answer["errors"][0]["message"]
     assert "script" in message and "This element is not expected" in message
     assert ".." not in message and "  " not in message and message.endswith(".")
+
+
+def test_text_that_cannot_be_stored_is_refused_by_name(ctx, login_as):
+    """Half a surrogate pair in the model or the note: 400 naming the field, no draft and no version."""
+    owner, headers = _owner(login_as)
+    edited = _bpmn(ctx).replace('name="months" value="6"', 'name="months" value="4"')
+    for path, body, field in ((f"/modeler/{ENV}/deploy", {"bpmn": edited, "note": "改为4个月\ud800"}, "note"),
+                              (f"/modeler/{ENV}/deploy", {"bpmn": edited + "\udc00", "note": "x"}, "bpmn"),
+                              (f"/modeler/{ENV}/draft", {"bpmn": "\ud800" + edited}, "bpmn")):
+        answer = owner.post(path, json=body, headers=headers)
+        assert answer.status_code == 400, answer.get_data(as_text=True)
+        assert [e.get("field") for e in answer.get_json()["errors"]] == [field]
+    assert _versions(ctx) == [1]
+    with ctx.unit_of_work() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(DefinitionDraft)) == 0

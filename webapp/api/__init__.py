@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from engine.context import Actor
-from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
+from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied, Problem
 from engine.services.users import actor_for_token
 from webapp.extensions import engine_context
 
@@ -75,10 +75,11 @@ MAX_JSON_DEPTH = 32
 
 
 def request_json() -> Any:
-    """The request's JSON (None if it is none); InvalidInput if nested too deep or holding a NUL character.
+    """The request's JSON (None if it is none); InvalidInput if nested too deep, or holding text that cannot be
+    stored: the NUL character, or half of a UTF-16 surrogate pair ("\\ud800" alone), which no UTF-8 text holds.
 
     Deep nesting would end in a RecursionError somewhere (parser, schema check, encoder); PostgreSQL's text
-    columns cannot hold NUL. Both are refused here, before any service sees the data.
+    columns cannot hold NUL. All are refused here, naming the field, before any service sees the data.
     """
     try:
         data = request.get_json(silent=True)
@@ -86,20 +87,39 @@ def request_json() -> Any:
         data, depth = None, MAX_JSON_DEPTH + 1
     else:
         depth = 0
-    stack = [(data, 1)]
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
     while stack and depth <= MAX_JSON_DEPTH:
-        item, level = stack.pop()
+        item, level, path = stack.pop()
         if isinstance(item, dict):
-            stack.extend((key, level) for key in item)
-            item = list(item.values())
-        if isinstance(item, list):
             depth = max(depth, level)
-            stack.extend((value, level + 1) for value in item)
-        elif isinstance(item, str) and "\x00" in item:
-            raise InvalidInput("文本不能包含 NUL 字符", "text may not contain the NUL character")
+            stack.extend((key, level, path) for key in item)
+            stack.extend((value, level + 1, _child(path, key)) for key, value in item.items())
+        elif isinstance(item, list):
+            depth = max(depth, level)
+            stack.extend((value, level + 1, _child(path, n)) for n, value in enumerate(item))
+        elif isinstance(item, str):
+            _storable(item, path)
     if depth > MAX_JSON_DEPTH:
         raise InvalidInput(f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _child(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _storable(text: str, path: str) -> None:
+    where = path or None
+    if "\x00" in text:
+        raise InvalidInput("文本不能包含 NUL 字符", "text may not contain the NUL character",
+                           [Problem("不能包含 NUL 字符", "may not contain the NUL character", field=where)])
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput("文本包含无效字符", "the text holds an invalid character", [Problem(
+            f"第 {exc.start + 1} 个字符是不成对的代理码位（{ascii(text[exc.start])}），不是有效的字符",
+            f"character {exc.start + 1} is an unpaired surrogate ({ascii(text[exc.start])}), not a valid character",
+            field=where)]) from None
 
 
 def json_body() -> dict[str, Any]:

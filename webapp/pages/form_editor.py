@@ -19,6 +19,7 @@ from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.form_diff import ASPECT_LABELS
 from engine.services import forms
+from webapp.api import request_json
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 from webapp.pages.forms import form_fields
@@ -81,7 +82,10 @@ def create():
 @bp.post("/preview")
 @roles_required(*EDITORS)
 def preview():
-    body = request.get_json(silent=True)
+    try:
+        body = request_json()
+    except InvalidInput as exc:
+        return jsonify(message=exc.message(lang()), errors=[p.as_dict(lang()) for p in exc.problems]), 400
     if not isinstance(body, dict):
         return jsonify(message=_("请求应为 JSON 对象"), errors=[]), 400
     found = forms.preview(engine_context(), current_actor(), body.get("key"), body.get("text"))

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from engine.clock import SHANGHAI
 from engine.errors import DefinitionInvalid, InvalidInput
 from engine.services import drafts
+from webapp.api import request_json
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
 
@@ -83,10 +84,10 @@ def source(process_id: str):
 @bp.post("/<process_id>/draft")
 @roles_required("owner")
 def save_draft(process_id: str):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return jsonify(message=_("请求应为 JSON 对象"), errors=[]), 400
     try:
+        body = request_json()
+        if not isinstance(body, dict):
+            return jsonify(message=_("请求应为 JSON 对象"), errors=[]), 400
         saved = drafts.save_draft(engine_context(), current_actor(), process_id, body.get("bpmn"),
                                   body.get("base_version"))
     except (InvalidInput, DefinitionInvalid) as exc:
@@ -115,10 +116,10 @@ def check(process_id: str):
 @bp.post("/<process_id>/deploy")
 @roles_required("owner")
 def deploy(process_id: str):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("bpmn"), str):
-        return jsonify(message=_("请求应为含 bpmn 和 note 的 JSON 对象"), errors=[]), 400
     try:
+        body = request_json()
+        if not isinstance(body, dict) or not isinstance(body.get("bpmn"), str):
+            return jsonify(message=_("请求应为含 bpmn 和 note 的 JSON 对象"), errors=[]), 400
         answer = drafts.deploy_edit(engine_context(), current_actor(), process_id, body["bpmn"].encode("utf-8"),
                                     body.get("note"))
     except (InvalidInput, DefinitionInvalid) as exc:

@@ -9,7 +9,15 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from engine.context import Actor
-from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied, Problem
+from engine.errors import (
+    CapexitError,
+    Conflict,
+    DefinitionInvalid,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Problem,
+)
 from engine.services.users import actor_for_token
 from webapp.extensions import engine_context
 

@@ -234,7 +234,7 @@ ENVIRONMENTAL = rectification(
 
 QUALITY = rectification(
     "quality", "质量不达标产能整改退出", "C-2.3", "C-2.3 close",
-    ([task("order_stop", "责令停产整改", "lead", *doc("C-2.3"))],
+    ([running(task("order_stop", "责令停产整改", "lead", *doc("C-2.3")))],
      [flow("notice", "order_stop"), flow("order_stop", "rectify_merge")]),
     {"months": 6}, extension=False)
 

@@ -209,7 +209,14 @@ def start_rectification(ctx, make_case, work, dimension: str, industry: str, lea
     assert actions(case) == ["case_opened"]
     if dimension == "quality":
         assert open_tasks(case) == [("order_stop", "market")]
-        assert_deadline(case, None)
+        # the six months run from the notice while the order is prepared: a clock the board shows, never fired
+        assert_deadline(case, "2026-09-02", *SIX_MONTHS_RULE)
+        assert due(case, "order_stop") == "2026-09-02"
+        assert timers_of(ctx, case_id) == []
+        with ctx.unit_of_work() as session:
+            clocks = session.execute(sa.select(WaitingTimer.task_key, WaitingTimer.fires)
+                                     .where(WaitingTimer.case_id == case_id)).all()
+        assert clocks == [("order_stop", False)]
         case = work(case_id, "order_stop", {"order_no": "济市监停〔2026〕3号", "order_date": "2026-03-02"})
     assert open_tasks(case) == [("rectify", "enterprise")]
     assert due(case, "rectify") == "2026-09-02"

@@ -94,14 +94,21 @@ def pinned_now(instant: datetime) -> Iterator[None]:
         _pinned.reset(token)
 
 
+# SpiffWorkflow fires a timer once now is strictly after its instant; a legal period ends at its instant (24:00 of
+# the last day), so the timers see the pinned instant this much later: a timer fires at its instant, as the sweep's
+# ``due_at <= now`` and the board's "overdue" have it.
+AT_THE_INSTANT = timedelta(microseconds=1)
+
+
 class _ClockedDatetime(datetime):
-    """``datetime`` whose ``now()`` answers the pinned instant when one is set."""
+    """``datetime`` whose ``now()`` answers the pinned instant (see ``AT_THE_INSTANT``) when one is set."""
 
     @classmethod
     def now(cls, tz=None):  # type: ignore[override]
         pinned = _pinned.get()
         if pinned is None:
             return datetime.now(tz)
+        pinned = pinned + AT_THE_INSTANT
         return pinned.astimezone(tz) if tz is not None else pinned.astimezone(SHANGHAI).replace(tzinfo=None)
 
 

@@ -104,7 +104,7 @@ def complete(workflow: BpmnWorkflow, task: Task, data: dict[str, Any], now: date
 
 
 def fire_due_timers(workflow: BpmnWorkflow, now: datetime) -> list[str]:
-    """Fire every timer due before ``now`` and run on; returns the fired timer ids."""
+    """Fire every timer due by ``now`` (see ``clock.AT_THE_INSTANT``) and run on; returns the fired timer ids."""
     fired: list[str] = []
     attach_safe_engine(workflow)
     with pinned_now(now):
@@ -138,8 +138,8 @@ def _waiting_timers(workflow: BpmnWorkflow) -> Iterator[Task]:
 
 
 def has_due_timer(workflow: BpmnWorkflow, now: datetime) -> bool:
-    """Whether a waiting timer of the instance fell due before ``now`` (the index's ``due_at < now``)."""
-    return any((due := timer_due_at(task)) is not None and due < now for task in _waiting_timers(workflow))
+    """Whether a waiting timer of the instance fell due by ``now`` (the index's ``due_at <= now``)."""
+    return any((due := timer_due_at(task)) is not None and due <= now for task in _waiting_timers(workflow))
 
 
 def _department(task: Task, props: dict[str, str]) -> str | None:

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import runner, store
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, parse_instant
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.expressions import SafeScriptEngine
 from engine.models import Case, WaitingTimer
@@ -660,6 +660,22 @@ def test_timer_does_not_fire_on_the_last_day_but_just_after_midnight(ctx, make_c
     # the event keeps the period that ran out: the case's deadline columns clear once no period runs
     assert event["detail"]["deadline"] == "2026-09-02" and "6个月" in event["detail"]["rule"]
     assert event["detail"]["rule_en"] and case["deadline"] is None
+
+
+def test_timer_fires_at_the_instant_the_period_ends(ctx, make_case, work):
+    """24:00 of the last day is 00:00 of the next: at that very instant the timer fires, whether the sweep or a
+    completion arriving at it finds it (the board already calls it overdue then)."""
+    swept = make_case("energy_use", industry=UNPRICED)
+    completed = make_case("energy_use", industry=UNPRICED, enterprise=ENTERPRISE_B)
+    assert clock_to(ctx, "2026-09-02T23:59:59.999999+08:00")["fired"] == 0
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-09-03T00:00:00+08:00"))
+    task = next(t for t in view(ctx, completed)["open_tasks"] if t["key"] == "rectify")
+    with pytest.raises(Conflict):
+        tasks.complete_task(ctx, actor("enterprise", enterprise=ENTERPRISE_B), task["id"], RECTIFIED)
+    assert open_tasks(view(ctx, completed)) == [("government_approval", "government")]
+    assert timers.sweep(ctx).fired == 1
+    case = view(ctx, swept)
+    assert open_tasks(case) == [("government_approval", "government")] and case["overdue"] is True
 
 
 def test_timer_fires_exactly_once(ctx, make_case):

@@ -63,15 +63,15 @@ def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dic
 
 
 def due_case_ids(ctx: EngineContext, now: datetime, limit: int) -> list[int]:
-    """Cases with at least one timer due before ``now``, most overdue first (a range scan on ``due_at``)."""
+    """Cases with at least one timer due by ``now``, most overdue first (a range scan on ``due_at``)."""
     return list(dict.fromkeys(case_id for _, case_id in due_timers_after(ctx, now, limit * 4, None)))[:limit]
 
 
 def due_timers_after(ctx: EngineContext, now: datetime, limit: int, after: tuple[datetime, int] | None
                      ) -> list[tuple[datetime, int]]:
-    """(due_at, case_id) of up to ``limit`` timers due before ``now``, in that order, after the pair ``after``:
+    """(due_at, case_id) of up to ``limit`` timers due by ``now``, in that order, after the pair ``after``:
     a page of the range scan on ``due_at`` that goes on where the last one ended."""
-    query = sa.select(WaitingTimer.due_at, WaitingTimer.case_id).where(WaitingTimer.fires, WaitingTimer.due_at < now)
+    query = sa.select(WaitingTimer.due_at, WaitingTimer.case_id).where(WaitingTimer.fires, WaitingTimer.due_at <= now)
     if after is not None:
         query = query.where(sa.tuple_(WaitingTimer.due_at, WaitingTimer.case_id) > after)
     with ctx.unit_of_work() as session:

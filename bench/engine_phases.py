@@ -5,13 +5,16 @@ After the timed rounds, the same path runs once more with a timer around each pa
 wrapped for the pass and restored afterwards (a wrapper costs about a microsecond).
 The table shows each part's mean per completion, and the median completion with the
 instance dump taken out: what any persistence that did not write the whole instance
-(a journal of completions, say) would at best leave, against ``bare_tx_ms``.
+(a journal of completions, say) would at best leave, against ``bare_tx_ms``. The pass
+starts after a full garbage collection: the rounds before it leave enough garbage for
+one, and its 50 ms or so would otherwise land in whichever part happened to run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -84,6 +87,7 @@ def _timed_parts(recorder: _Recorder) -> Iterator[None]:
 def measure(run_cases: Callable[[int], Any], cases: int) -> dict[str, float]:
     """Run ``cases`` cases along the path with each part timed; returns the phase metrics (ms)."""
     recorder = _Recorder()
+    gc.collect()  # the rounds' garbage: a full collection (about 50 ms) would land in whichever part ran then
     with _timed_parts(recorder):
         run_cases(cases)
     done = recorder.completions

@@ -188,6 +188,7 @@ MATRIX: dict[tuple[str, str], list[Check]] = {
     (GET, "/board"): [Check("/board", SUPERVISE, ok(200))],
     (GET, "/board/data.json"): [Check("/board/data.json", SUPERVISE, ok(200))],
     (GET, "/board/digest"): [Check("/board/digest", SUPERVISE, ok(200))],
+    (GET, "/board/export.xlsx"): [Check("/board/export.xlsx", SUPERVISE, ok(200))],
     (POST, "/board/clock"): [Check("/board/clock", SUPERVISE, ok(303), form={})],
     (GET, "/statistics"): [Check("/statistics", SUPERVISE, ok(200))],
     (GET, "/statistics/data.json"): [Check("/statistics/data.json", SUPERVISE, ok(200))],

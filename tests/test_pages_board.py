@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 
+from engine.credit_code import make_credit_code
 from engine.services import board as board_service
-from engine.services import timers
+from engine.services import cases, tasks, timers
 from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, csrf_from
 
 
@@ -40,6 +44,56 @@ def test_board_shows_running_case_with_deadline_and_days_left(supervisor, make_c
     assert "民法典" in later  # the rule that produced the deadline
     assert "2026-03-02" in html  # the clock's today, not the system date
     assert _group_of(html, case_id) == ["later"]
+
+
+def _open_task(ctx, case_id: int, key: str) -> dict:
+    return next(t for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"] if t["key"] == key)
+
+
+def _board_row(html: str, group: str, case_id: int) -> str:
+    """The board row of a case in a group."""
+    rows = [r for r in re.findall(r"<tr>(.*?)</tr>", _section(html, group), re.S) if f"/cases/{case_id}\"" in r]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_the_board_names_who_holds_each_clock(supervisor, ctx, make_case):
+    claimed, waiting = make_case("energy_use"), make_case("energy_use", enterprise=ENTERPRISE_B)
+    tasks.claim_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), _open_task(ctx, claimed, "rectify")["id"])
+    html = supervisor.get("/board").get_data(as_text=True)
+    assert f"enterprise_{ENTERPRISE_A}" in _board_row(html, "later", claimed)
+    assert "未认领" in _board_row(html, "later", waiting) and "enterprise_" not in _board_row(html, "later", waiting)
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-09-03T09:00:00+08:00")  # both fired: overdue cases
+    tasks.claim_task(ctx, actor("staff", "government"), _open_task(ctx, claimed, "government_approval")["id"])
+    html = supervisor.get("/board").get_data(as_text=True)
+    assert "staff_government" in _board_row(html, "overdue", claimed)
+    assert "未认领" in _board_row(html, "overdue", waiting)
+    digest = supervisor.get("/board/digest").get_data(as_text=True)
+    government = re.search(r'id="dept-government">(.*?)</section>', digest, re.S).group(1)
+    assert "staff_government" in government and "未认领" in government
+
+
+def test_the_board_exports_every_row_with_its_holder(supervisor, ctx, make_case, monkeypatch):
+    monkeypatch.setattr(board_service, "ROW_LIMIT", 2)  # the export reads every page, not the first
+    soon = make_case("energy_use")
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-08-30T09:00:00+08:00")  # 3 days left
+    later = [make_case("energy_use", enterprise=code)
+             for code in (ENTERPRISE_B, make_credit_code("91370800MA3C00030"), make_credit_code("91370800MA3C00040"))]
+    tasks.claim_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), _open_task(ctx, soon, "rectify")["id"])
+    answer = supervisor.get("/board/export.xlsx")
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(answer.data))
+    sheet = book.active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == board_service.EXPORT_HEADINGS
+    by_case = {r[3]: r for r in rows[1:]}
+    assert len(rows) == 5 and list(by_case)[0] == soon and set(list(by_case)[1:]) == set(later)  # the page's order
+    assert by_case[soon][:3] == ("7日内到期", by_case[soon][1], 3) and by_case[soon][1].date() == date(2026, 9, 2)
+    assert by_case[soon][5:10] == ("能耗", "企业", f"enterprise_{ENTERPRISE_A}", "市工业和信息化局", "企业整改")
+    assert {by_case[c][7] for c in later} == {"未认领"} and {by_case[c][0] for c in later} == {"其他"}
+    assert "民法典" in by_case[soon][10] and sheet["B2"].number_format == "yyyy-mm-dd"
+    filtered = load_workbook(io.BytesIO(supervisor.get("/board/export.xlsx?department=industry").data)).active
+    assert filtered.max_row == 1  # the filters of the page apply: industry holds none of these clocks
 
 
 def test_groups_follow_the_clock(supervisor, ctx, make_case):
@@ -197,7 +251,7 @@ def test_advance_needs_csrf(supervisor, ctx):
                                          ("owner", {})])
 def test_others_get_403(login_as, ctx, role, extra):
     client = login_as(role, **extra)
-    for path in ("/board", "/board/digest", "/board/data.json"):
+    for path in ("/board", "/board/digest", "/board/data.json", "/board/export.xlsx"):
         assert client.get(path).status_code == 403
     token = csrf_from(client.get("/board").get_data(as_text=True))  # the 403 page has the logout form
     assert client.post("/board/clock", data={"by": "P7M", "csrf_token": token}).status_code == 403

@@ -6,20 +6,18 @@ Rows are read from the case and enterprise tables only (no workflow is deseriali
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 
 from engine.context import Actor, EngineContext
 from engine.errors import PermissionDenied
 from engine.models import Case, CaseStatus, Enterprise
 from engine.parties import DIMENSIONS, INDUSTRIES, ROLES, party_name
+from engine.services.sheets import table_workbook
 
 PER_PAGE = 25
 EXPORT_LIMIT = 20000
@@ -113,28 +111,9 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
         today = ctx.today(session)
         rows = [_row(case, enterprise, today) for case, enterprise in session.execute(query).all()]
     names = labels("zh")
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "案件清单"
-    sheet.append(list(EXPORT_HEADINGS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="A31515")
-    for r in rows:
-        sheet.append([
-            r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),
-            names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
-            names["status"][r["status"]], date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-            r["deadline_rule"] or "", date.fromisoformat(r["notice_date"])])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.data_type == "f":  # text such as "=..." typed into a name is kept as text, never run
-                cell.data_type = "s"
-        row[8].number_format = row[10].number_format = "yyyy-mm-dd"
-    for letter, width in zip("ABCDEFGHIJK", (10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12), strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:K{len(rows) + 1}"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return table_workbook("案件清单", EXPORT_HEADINGS, ([
+        r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),
+        names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
+        names["status"][r["status"]], date.fromisoformat(r["deadline"]) if r["deadline"] else None,
+        r["deadline_rule"] or "", date.fromisoformat(r["notice_date"])] for r in rows),
+        widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12), date_columns=(8, 10))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.clock import SHANGHAI, iso
@@ -52,7 +52,7 @@ def _labels() -> dict[str, Any]:
         # Words of every board row, translated once per page: gettext per row costs more than the row itself.
         "row_words": {"case": _("案件 %(id)s"), "days": _("%(n)d 天"), "days_late": _("逾期 %(n)d 天"),
                       "overdue": _("已逾期"), "today": _("今日届满"), "expired": _("期限已届满"), "sep": _("、"),
-                      "lead": _("牵头") + _("：")},
+                      "lead": _("牵头") + _("："), "unclaimed": _("未认领")},
     }
 
 
@@ -78,6 +78,14 @@ def board():
         charts={"department": _series(data.by_department, labels["dept_name"]),
                 "dimension": _series(data.by_dimension, labels["dim_name"])},
         **labels)
+
+
+@bp.get("/board/export.xlsx")
+@roles_required("supervisor", "admin")
+def export():
+    data = board_service.export_workbook(engine_context(), current_actor(), _filters())
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=capexit-board.xlsx"})
 
 
 @bp.get("/board/data.json")

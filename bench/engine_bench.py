@@ -67,6 +67,7 @@ from bench import engine_phases, pages_bench
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
 CLOCK_START = "2026-03-02T09:00:00+08:00"  # a Monday
+START_DAY = CLOCK_START[:10]  # what a step records as done is dated on or before today
 FAR_FUTURE = "2099-12-30T23:59:59+08:00"
 DIMENSION = "energy_use"
 INDUSTRY = "steel"
@@ -78,13 +79,13 @@ PATH_DATA: dict[str, dict[str, Any]] = {
     "rectify": {"outcome": "rectified", "report": "已更换高效电机并完成能源审计。"},
     "reinspect": {"result": "fail", "findings": "单位产品能耗仍高于强制性限额标准。"},
     "government_approval": {"approved": True, "opinion": "同意依法关停。"},
-    "close_order": {"order_no": "济工信关〔2026〕1号", "order_date": "2026-03-10",
+    "close_order": {"order_no": "济工信关〔2026〕1号", "order_date": START_DAY,
                     "grounds": "经整改仍未达到强制性能耗限额标准。"},
-    "record_exit": {"equipment": "450立方米高炉1座", "capacity_tpy": 400000, "exit_date": "2026-03-20"},
+    "record_exit": {"equipment": "450立方米高炉1座", "capacity_tpy": 400000, "exit_date": START_DAY},
     "resettle_workers": {"workers_affected": 320, "plan": "内部转岗与社保接续。"},
     "review_special_funds": {"eligible": True, "amount": 500, "basis": "符合职工安置专项资金支持条件。"},
-    "cancel_licence": {"licence_no": "XK05-001-00001", "authority": "省市场监督管理局", "requested_on": "2026-03-25"},
-    "credit_listing": {"listed_on": "2026-03-25", "platforms": "市级信用信息共享平台", "published": True},
+    "cancel_licence": {"licence_no": "XK05-001-00001", "authority": "省市场监督管理局", "requested_on": START_DAY},
+    "credit_listing": {"listed_on": START_DAY, "platforms": "市级信用信息共享平台", "published": True},
     "revoke_licences_notice": {"licences": "排污许可证", "notified_departments": "生态环境局"},
 }
 PATH_ORDER = list(PATH_DATA)

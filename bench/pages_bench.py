@@ -47,6 +47,15 @@ class Days:
     n: int
 
 
+@dataclass(frozen=True)
+class Today:
+    """The clock's today when the step is worked, whatever ``base`` the ``Days`` count from: the date of something
+    the step records as done (such fields refuse a date after today)."""
+
+
+TODAY = Today()
+
+
 def _orders(until: Any) -> dict[str, Any]:
     return {"order_no": "济应急停〔2026〕1号", "rectify_until": until, "requirements": "完成安全整改"}
 
@@ -54,10 +63,10 @@ def _orders(until: Any) -> dict[str, Any]:
 RECTIFIED = ("rectify", {"outcome": "rectified", "report": "已完成整改。"})
 FAIL = ("reinspect", {"result": "fail", "findings": "复查仍不合格。"})
 APPROVE = ("government_approval", {"approved": True, "opinion": "同意依法关停。"})
-CLOSE = ("close_order", {"order_no": "济关〔2026〕1号", "order_date": Days(0), "grounds": "整改后仍不达标。"})
-RECORD = ("record_exit", {"equipment": "生产线1条", "capacity_tpy": 100000, "exit_date": Days(0)})
+CLOSE = ("close_order", {"order_no": "济关〔2026〕1号", "order_date": TODAY, "grounds": "整改后仍不达标。"})
+RECORD = ("record_exit", {"equipment": "生产线1条", "capacity_tpy": 100000, "exit_date": TODAY})
 EXTENSION = ("rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备改造周期较长"})
-ORDER_STOP = ("order_stop", {"order_no": "济市监〔2026〕3号", "order_date": Days(0)})
+ORDER_STOP = ("order_stop", {"order_no": "济市监〔2026〕3号", "order_date": TODAY})
 DISMANTLING = ("assess_dismantling", {"dismantlable": True, "ditiaogang": False, "equipment": "中频炉 2 台"})
 SCREEN = ("screen_item", {"catalogue_item": "160kA 以下预焙槽", "exit_method": "close_enterprise"})
 
@@ -149,7 +158,8 @@ class _Opener:
         return cases.start_case(self.ctx, Actor("bench_staff", "staff", lead), request)
 
     def work(self, case_id: int, key: str, data: dict[str, Any], base: date | None = None) -> None:
-        """Complete the case's open ``key`` task with ``data`` (``Days`` counted from ``base``, default today)."""
+        """Complete the case's open ``key`` task with ``data`` (``Days`` counted from ``base``, default today;
+        ``TODAY`` is today)."""
         from engine.context import Actor
         from engine.models import Case, OpenTask
         from engine.services import tasks
@@ -165,7 +175,8 @@ class _Opener:
         actor = (Actor("bench_enterprise", "enterprise", None, code) if department == "enterprise"
                  else Actor(f"bench_{department}", "staff", department))
         start = base or today
-        filled = {k: (start + timedelta(days=v.n)).isoformat() if isinstance(v, Days) else v for k, v in data.items()}
+        filled = {k: today.isoformat() if isinstance(v, Today) else (start + timedelta(days=v.n)).isoformat()
+                  if isinstance(v, Days) else v for k, v in data.items()}
         tasks.complete_task(self.ctx, actor, task_id, filled)
 
     def seed(self, recipe: Recipe, base: date | None = None) -> int:

@@ -52,7 +52,7 @@ from bench.pages_bench import (
     RECIPES,
     RECORD,
     RECTIFIED,
-    Days,
+    TODAY,
     Recipe,
     _Opener,
     _shares,
@@ -67,7 +67,7 @@ PASS = ("reinspect", {"result": "pass", "findings": "复查达标。"})
 MEASURES = (("resettle_workers", {"workers_affected": 120, "plan": "内部转岗与社保接续。"}),
             ("review_special_funds", {"eligible": True, "amount": 200, "basis": "符合职工安置专项资金支持条件。"}),
             ("cancel_licence", {"licence_no": "XK05-001-00001", "authority": "省市场监督管理局",
-                                "requested_on": Days(0)}))
+                                "requested_on": TODAY}))
 KINDS: tuple[Recipe, ...] = (
     *RECIPES,
     Recipe("energy_use compliant", "energy_use", "flat_glass", (RECTIFIED, PASS), 5),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as _stdlib_calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ __all__ = [
     "extend",
     "deadline_on",
     "days_left",
+    "resettle",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,13 +34,26 @@ _LAW_203_EN = "Civil Code of the PRC, art. 203"
 
 
 @dataclass(frozen=True)
+class Basis:
+    """What a deadline was settled from: the period's own last day before the rest-day rule (``nominal``), and the
+    rule's head and law in both languages. Settling it again under a corrected calendar gives the deadline anew."""
+
+    nominal: date
+    head: str
+    head_en: str
+    law: str
+    law_en: str
+
+
+@dataclass(frozen=True)
 class Deadline:
-    """A period's last day, the instant it runs out, and the rule that produced it."""
+    """A period's last day, the instant it runs out, and the rule that produced it (with its ``basis``)."""
 
     last_day: date
     due_at: datetime
     rule: str
     rule_en: str
+    basis: Basis | None = None
 
     @property
     def timer_value(self) -> str:
@@ -104,7 +119,28 @@ def _settle(
         rule_en += f"; the {last_day.year} holiday arrangements are not yet published, estimated"
     rule += f"；截止{last_day.isoformat()} 24:00（{law}）"
     rule_en += f"; ends at 24:00 on {last_day.isoformat()} ({law_en})"
-    return Deadline(last_day=last_day, due_at=_due_at(last_day), rule=rule, rule_en=rule_en)
+    return Deadline(last_day=last_day, due_at=_due_at(last_day), rule=rule, rule_en=rule_en,
+                    basis=Basis(nominal, head, head_en, law, law_en))
+
+
+def resettle(basis: Basis, calendar: RestDayCalendar) -> Deadline:
+    """The deadline ``basis`` gives under ``calendar`` (art. 203 applied again, e.g. after a rest-day correction)."""
+    return _settle(basis.nominal, calendar, basis.head, basis.head_en, basis.law, basis.law_en)
+
+
+# A rule as ``_settle`` writes it: the head (which names the nominal last day first as 届满日/last day), then the
+# rest-day and estimate notes, then the end and the law. Deadlines stored before their basis was kept are read back
+# from their rule text with these.
+_RULE_ZH = re.compile(r"^(?P<head>[^；]*?届满日(?P<nominal>\d{4}-\d{2}-\d{2})[^；]*)(；.*)?；截止\S+ 24:00（(?P<law>[^（）]+)）$")
+_RULE_EN = re.compile(r"^(?P<head>.*last day (?P<nominal>\d{4}-\d{2}-\d{2}))(; .*)?; ends at 24:00 on \S+ \((?P<law>[^()]+)\)$")
+
+
+def basis_of_rule(rule: str, rule_en: str) -> Basis | None:
+    """The basis of a stored rule text, or None when the text is not one ``_settle`` wrote."""
+    zh, en = _RULE_ZH.match(rule or ""), _RULE_EN.match(rule_en or "")
+    if zh is None or en is None or zh["nominal"] != en["nominal"]:
+        return None
+    return Basis(date.fromisoformat(zh["nominal"]), zh["head"], en["head"], zh["law"], en["law"])
 
 
 def deadline_for(notice_date: date, months: int, calendar: RestDayCalendar) -> Deadline:

@@ -9,7 +9,8 @@ Checks, in order (later ones need the earlier to pass): the form key, the size, 
 syntax (line and column from the decoder), nesting depth, the JSON Schema 2020-12
 meta-schema (every error with its path), then our rules: the top level is ``type: object``
 with ``properties``; property names ``^[a-z][a-z0-9_]*$``; titles are Chinese text;
-``required`` names only properties; references stay inside the document; and the fields of
+``required`` names only properties; references stay inside the document; ``x-notAfterToday``
+(a date of something that has happened) is a boolean on a top-level date field; and the fields of
 DESIGN.md's contract table keep their names, types and values. Against the latest stored
 version: ``widget_problems`` keeps fields to the types the task page has inputs for, and
 ``protected_problems`` refuses removing a property, or changing its type, while a deployed
@@ -36,6 +37,9 @@ MAX_KEY = 100
 MAX_FORM_BYTES = 256 * 1024
 MAX_DEPTH = 32
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# On a top-level date field: the date of something that has happened, so a completion refuses one after today
+# (``engine.services.tasks.dates_after_today``); the task page's date input gets today as its ``max``.
+NOT_AFTER_TODAY = "x-notAfterToday"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WS = re.compile(r"[ \t\n\r]*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -309,6 +313,29 @@ def _type_set(prop: Any) -> frozenset[str]:
     return frozenset(kind) if isinstance(kind, list) else frozenset([kind]) if isinstance(kind, str) else frozenset()
 
 
+def is_date_field(prop: Any) -> bool:
+    """A field of ``"type": "string"`` (or ``["string", "null"]``) with ``"format": "date"``."""
+    return isinstance(prop, dict) and _type_set(prop) - {"null"} == {"string"} and prop.get("format") == "date"
+
+
+def not_after_today_problems(schema: dict, located: Located) -> list[Problem]:
+    """``x-notAfterToday`` is true or false, and only on a top-level date field (the one place it is enforced)."""
+    problems = []
+    for path, node in _walk(schema):
+        if NOT_AFTER_TODAY not in node:
+            continue
+        where = (*path, NOT_AFTER_TODAY)
+        if not isinstance(node[NOT_AFTER_TODAY], bool):
+            problems.append(located.problem(f"{NOT_AFTER_TODAY} 应为 true 或 false",
+                                            f"{NOT_AFTER_TODAY} must be true or false", where))
+        if len(path) != 2 or path[0] != "properties" or not is_date_field(node):
+            problems.append(located.problem(
+                f"{NOT_AFTER_TODAY} 只能用于表单顶层的日期字段（\"type\": \"string\", \"format\": \"date\"）",
+                f"{NOT_AFTER_TODAY} belongs only on a top-level date field (\"type\": \"string\", \"format\": \"date\")",
+                where))
+    return problems
+
+
 def contract_problems(key: str, schema: dict, located: Located) -> list[Problem]:
     """The contract's task forms keep their fields, with the same type and values (DESIGN.md)."""
     problems = []
@@ -342,7 +369,7 @@ def check_text(key: Any, text: Any) -> tuple[dict | None, Located | None, list[P
         return schema if isinstance(schema, dict) else None, located, problems + meta
     problems += _rule_problems(schema, located)
     if isinstance(schema, dict):
-        problems += contract_problems(key, schema, located)
+        problems += not_after_today_problems(schema, located) + contract_problems(key, schema, located)
     return schema if isinstance(schema, dict) else None, located, problems
 
 

@@ -26,6 +26,8 @@ from engine.parties import PARTY_CODES
 
 install_timer_clock()
 
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
 
 @dataclass(frozen=True)
 class OpenUserTask:
@@ -135,6 +137,30 @@ def _waiting_timers(workflow: BpmnWorkflow) -> Iterator[Task]:
         for task in owner.tasks.values():
             if task.state == TaskState.WAITING and _is_timer(task):
                 yield task
+
+
+def redate_deadline(workflow: BpmnWorkflow, old_due: datetime, new_value: str, new_last_day: str) -> int:
+    """Move a running deadline: the waiting timers due at ``old_due`` and the ``deadline_at`` and
+    ``deadline_last_day`` of the tasks not yet finished (a timer reached later reads them); returns how many
+    timers moved. Finished tasks keep the data they finished with."""
+    moved = 0
+    for task in _waiting_timers(workflow):
+        if timer_due_at(task) == old_due:
+            task._set_internal_data(event_value=new_value)
+            moved += 1
+    for owner in (workflow, *workflow.subprocesses.values()):
+        for task in owner.tasks.values():
+            value = task.data.get("deadline_at")
+            if not task.state & _FINISHED and isinstance(value, str) and _instant(value) == old_due:
+                task.data.update(deadline_at=new_value, deadline_last_day=new_last_day)
+    return moved
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def has_due_timer(workflow: BpmnWorkflow, now: datetime) -> bool:

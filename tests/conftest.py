@@ -28,6 +28,7 @@ store.CHECK_REUSE = True
 os.environ["CAPEXIT_CHECK_REUSE"] = "1"
 
 CLOCK_START = "2026-03-02T09:00:00+08:00"  # a Monday
+START_DAY = CLOCK_START[:10]  # the date of a step that records what has happened: never after today
 PASSWORD = "correct-horse-9"
 PG_URL = os.environ.get("CAPEXIT_TEST_DATABASE_URL", "")
 

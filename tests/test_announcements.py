@@ -11,17 +11,17 @@ import sqlalchemy as sa
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.models import Announcement, AuditEvent
 from engine.services import announcements, cases, timers
-from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, csrf_from
+from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, START_DAY, actor, csrf_from
 
 SUPERVISOR = actor("supervisor")
 EQUIPMENT = "中频炉2台（GWT-5t）"
 COMMITMENT = "本企业郑重承诺：封存设备不再恢复生产"
 SEALED = {"water_cut": True, "power_cut": True, "power_unit_removed": True, "equipment_sealed": True,
-          "sealed_on": "2026-03-03"}
-ANNOUNCED = {"url": "https://www.jining.gov.cn/gg/2026/1.html", "published_on": "2026-03-04"}
+          "sealed_on": START_DAY}
+ANNOUNCED = {"url": "https://www.jining.gov.cn/gg/2026/1.html", "published_on": START_DAY}
 DISMANTLE_REPORT = "证据：现场照片显示主体设备已切割拆除"
 FINDINGS = "复查人员张三核实：设备仍在原址"
-CREDIT = {"listed_on": "2026-05-12", "platforms": "市信用信息共享平台；信用中国（山东济宁）", "published": True}
+CREDIT = {"listed_on": "2026-05-01", "platforms": "市信用信息共享平台；信用中国（山东济宁）", "published": True}
 
 
 def rows(ctx) -> list[Announcement]:
@@ -56,8 +56,8 @@ def overdue_at_credit_listing(ctx, make_case, work) -> int:
                                          "dismantle_deadline": "2026-04-30", "equipment": EQUIPMENT})
     timers.advance_clock(ctx, SUPERVISOR, to="2026-05-01T00:00:01+08:00")
     work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
-    work(case_id, "close_order", {"order_no": "济政关〔2026〕1号", "order_date": "2026-05-08", "grounds": "逾期未拆除"})
-    case = work(case_id, "record_exit", {"equipment": EQUIPMENT, "capacity_tpy": 100000, "exit_date": "2026-05-08"})
+    work(case_id, "close_order", {"order_no": "济政关〔2026〕1号", "order_date": "2026-05-01", "grounds": "逾期未拆除"})
+    case = work(case_id, "record_exit", {"equipment": EQUIPMENT, "capacity_tpy": 100000, "exit_date": "2026-05-01"})
     assert "credit_listing" in [t["key"] for t in case["open_tasks"]]
     return case_id
 
@@ -75,12 +75,12 @@ def test_sealing_commitment_and_publication_create_one_current_announcement(ctx,
     work(case_id, "public_commitment", {"commitment": COMMITMENT, "committed": True})
     assert rows(ctx) == []  # nothing public before the announcement step
     work(case_id, "publish_announcement", ANNOUNCED)
-    work(case_id, "dismantle", {"dismantled_on": "2026-04-20", "report": DISMANTLE_REPORT})
+    work(case_id, "dismantle", {"dismantled_on": START_DAY, "report": DISMANTLE_REPORT})
     (row,) = rows(ctx)
     assert (row.case_id, row.kind, row.credit_code, row.enterprise_name) == (
         case_id, "sealed_equipment", ENTERPRISE_A, f"企业{ENTERPRISE_A[-4:]}")
     assert EQUIPMENT in row.subject and COMMITMENT in row.subject
-    assert row.published_on == date(2026, 3, 4)
+    assert row.published_on == date(2026, 3, 2)
     assert row.deadline == date(2026, 6, 22)  # 2026-06-20 is a Saturday: the legal last day moves (art. 203)
     assert row.url == ANNOUNCED["url"]
     assert row.created_by == "staff_industry" and row.withdrawn_at is None
@@ -88,7 +88,7 @@ def test_sealing_commitment_and_publication_create_one_current_announcement(ctx,
     assert current.id == row.id
     events = audit_actions(ctx, case_id)
     published = [d for a, d in events if a == "announcement_published"]
-    assert published == [{"announcement_id": row.id, "kind": "sealed_equipment", "published_on": "2026-03-04",
+    assert published == [{"announcement_id": row.id, "kind": "sealed_equipment", "published_on": START_DAY,
                           "deadline": "2026-06-22"}]
     # recorded right after the step that published it, in the same transaction
     keys = [(a, d.get("key")) for a, d in events]
@@ -99,7 +99,7 @@ def test_dismantled_at_once_publishes_nothing(ctx, make_case, work):
     case_id = make_case("technology")
     work(case_id, "assess_dismantling", {"dismantlable": True, "ditiaogang": False,
                                          "dismantle_deadline": "2026-04-30", "equipment": EQUIPMENT})
-    work(case_id, "dismantle", {"dismantled_on": "2026-04-20", "report": DISMANTLE_REPORT})
+    work(case_id, "dismantle", {"dismantled_on": START_DAY, "report": DISMANTLE_REPORT})
     assert rows(ctx) == []
 
 
@@ -116,7 +116,7 @@ def test_credit_listing_published_creates_one(ctx, make_case, work):
     (row,) = rows(ctx)
     assert (row.case_id, row.kind, row.credit_code) == (case_id, "credit_listing", ENTERPRISE_A)
     assert row.subject.startswith("未按期完成落后产能退出") and CREDIT["platforms"] in row.subject
-    assert row.published_on == date(2026, 5, 12) and row.deadline is None and row.url is None
+    assert row.published_on == date(2026, 5, 1) and row.deadline is None and row.url is None
     assert [a.kind for a in announcements.current_list(ctx)] == ["credit_listing"]
 
 
@@ -178,12 +178,12 @@ def test_admin_may_withdraw_and_the_board_says_who_may(ctx, make_case, work):
 
 def test_public_page_shows_announcements_without_sign_in_and_no_personal_data(ctx, client, make_case, work):
     case_id = sealed_case(make_case, work)
-    work(case_id, "dismantle", {"dismantled_on": "2026-04-20", "report": DISMANTLE_REPORT})
+    work(case_id, "dismantle", {"dismantled_on": START_DAY, "report": DISMANTLE_REPORT})
     work(case_id, "reinspect", {"result": "fail", "findings": FINDINGS})
     answer = client.get("/public")
     assert answer.status_code == 200
     html = answer.get_data(as_text=True)
-    for shown in ("落后产能退出公示", f"企业{ENTERPRISE_A[-4:]}", ENTERPRISE_A, EQUIPMENT, COMMITMENT, "2026-03-04",
+    for shown in ("落后产能退出公示", f"企业{ENTERPRISE_A[-4:]}", ENTERPRISE_A, EQUIPMENT, COMMITMENT, START_DAY,
                   "2026-06-22", ANNOUNCED["url"], "年度落后产能退出情况", "尚未发布", "已撤回"):
         assert shown in html, shown
     for hidden in ("staff_industry", f"enterprise_{ENTERPRISE_A}", DISMANTLE_REPORT, FINDINGS, "张三", "撤回理由（"):
@@ -212,7 +212,7 @@ def test_json_lists_the_same_current_announcements(ctx, client, make_case, work)
     assert body["count"] == 1
     (item,) = body["announcements"]
     assert item["credit_code"] == ENTERPRISE_B and item["kind"] == "sealed_equipment"
-    assert (item["published_on"], item["deadline"], item["url"]) == ("2026-03-04", "2026-06-22", ANNOUNCED["url"])
+    assert (item["published_on"], item["deadline"], item["url"]) == (START_DAY, "2026-06-22", ANNOUNCED["url"])
     assert set(item) == {"id", "kind", "kind_name", "clause", "enterprise_name", "credit_code", "subject",
                          "published_on", "deadline", "url"}
     assert "staff_industry" not in answer.get_data(as_text=True)

@@ -17,7 +17,7 @@ from engine.credit_code import make_credit_code
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.models import AnnualReport, AuditEvent, Case, OpenTask
 from engine.services import annual, case_list, cases, deployments, reports, tasks, timers
-from tests.conftest import _dispose, actor
+from tests.conftest import START_DAY, _dispose, actor
 from webapp import create_app
 
 SUPERVISOR = actor("supervisor")
@@ -26,9 +26,9 @@ PASS = {"result": "pass", "findings": "复查通过"}
 FAIL = {"result": "fail", "findings": "复查仍不达标"}
 FORMS = {
     "resettle_workers": {"workers_affected": 80, "plan": "转岗安置"},
-    "cancel_licence": {"licence_no": "XK05-001", "authority": "山东省市场监督管理局", "requested_on": "2026-10-12"},
+    "cancel_licence": {"licence_no": "XK05-001", "authority": "山东省市场监督管理局", "requested_on": START_DAY},
     "revoke_licences_notice": {"licences": "安全生产许可证", "notified_departments": "market"},
-    "credit_listing": {"listed_on": "2026-10-12", "platforms": "市信用信息共享平台", "published": True},
+    "credit_listing": {"listed_on": START_DAY, "platforms": "市信用信息共享平台", "published": True},
     "review_special_funds": {"eligible": True, "amount": 50, "basis": "符合职工安置专项资金支持条件"},
 }
 # (code suffix, name, county, industry, dimension, lead, capacity in t/a)
@@ -55,7 +55,7 @@ def filled(schema: dict) -> dict:
         kind = prop.get("type")
         out[name] = (prop["const"] if "const" in prop else prop["enum"][0] if "enum" in prop
                      else True if kind == "boolean" else 1 if kind in ("integer", "number")
-                     else "2026-10-12" if prop.get("format") == "date" else "https://example.org/x"
+                     else START_DAY if prop.get("format") == "date" else "https://example.org/x"
                      if prop.get("format") == "uri" else "测试填写")
     return out
 
@@ -81,20 +81,20 @@ def close_case(ctx, work, suffix, name, county, industry, dimension, lead, capac
     if dimension == "technology":
         work(case_id, "assess_dismantling", {"dismantlable": True, "ditiaogang": False,
                                              "dismantle_deadline": "2026-11-30", "equipment": "中频炉2台"})
-        work(case_id, "dismantle", {"dismantled_on": "2026-04-20", "report": "已拆除"})
+        work(case_id, "dismantle", {"dismantled_on": START_DAY, "report": "已拆除"})
         work(case_id, "reinspect", PASS)
     elif dimension == "phase_out":
         work(case_id, "screen_item", {"catalogue_item": "淘汰类第1项", "exit_method": "seal_equipment",
                                       "exit_deadline": "2026-11-30"})
-        work(case_id, "exit_report", {"exited_on": "2026-05-01", "report": "已封存"})
+        work(case_id, "exit_report", {"exited_on": START_DAY, "report": "已封存"})
         work(case_id, "reinspect", PASS)
     else:  # quality: stop, rectify, still failing, the government approves the closure
         work(case_id, "order_stop", {"order_no": "济市监停〔2026〕3号", "order_date": "2026-03-02"})
         work(case_id, "rectify", {"outcome": "rectified"})
         work(case_id, "reinspect", FAIL)
         work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
-        work(case_id, "close_order", {"order_no": "济政关〔2026〕2号", "order_date": "2026-05-10", "grounds": "仍不达标"})
-    work(case_id, "record_exit", {"equipment": f"{name}主体设备", "capacity_tpy": capacity, "exit_date": "2026-06-01"})
+        work(case_id, "close_order", {"order_no": "济政关〔2026〕2号", "order_date": START_DAY, "grounds": "仍不达标"})
+    work(case_id, "record_exit", {"equipment": f"{name}主体设备", "capacity_tpy": capacity, "exit_date": START_DAY})
     assert finish(ctx, work, case_id)["status"] == "exited"
     return case_id
 

@@ -363,26 +363,26 @@ def test_phase_out_missed_exit_deadline_to_exited_with_credit_listing(client, wh
     case = complete(client, who("staff", "government"), case, "government_approval",
                     {"approved": True, "opinion": "同意关停"})
     case = complete(client, development, case, "close_order",
-                    {"order_no": "济发改关〔2026〕2号", "order_date": "2026-05-04", "grounds": "逾期未退出"})
+                    {"order_no": "济发改关〔2026〕2号", "order_date": "2026-05-02", "grounds": "逾期未退出"})
     case = complete(client, development, case, "record_exit",
-                    {"equipment": "预焙槽", "capacity_tpy": 80000, "exit_date": "2026-05-04"})
+                    {"equipment": "预焙槽", "capacity_tpy": 80000, "exit_date": "2026-05-02"})
     assert {t["key"]: t["department"] for t in case["open_tasks"]} == {
         "resettle_workers": "hrss", "cancel_licence": "market", "credit_listing": "development",
         "restrict_credit_pboc": "pboc", "restrict_credit_banking": "banking", "dispose_land": "land"}
     case = complete(client, who("staff", "hrss"), case, "resettle_workers", {"workers_affected": 50, "plan": "安置"})
     case = complete(client, who("staff", "finance"), case, "review_special_funds", FUNDS)
     case = complete(client, who("staff", "market"), case, "cancel_licence",
-                    {"licence_no": "XK-3", "authority": "省局", "requested_on": "2026-05-04"})
+                    {"licence_no": "XK-3", "authority": "省局", "requested_on": "2026-05-02"})
     case = complete(client, who("staff", "pboc"), case, "restrict_credit_pboc", {
-        "credit_system_recorded": True, "guidance_issued_on": "2026-05-04", "measures": "严控新增授信"})
+        "credit_system_recorded": True, "guidance_issued_on": "2026-05-02", "measures": "严控新增授信"})
     case = complete(client, who("staff", "banking"), case, "restrict_credit_banking", {
-        "new_credit_stopped": True, "loan_balance": 2000, "reduction_plan": "年内压缩退出", "notified_on": "2026-05-04"})
+        "new_credit_stopped": True, "loan_balance": 2000, "reduction_plan": "年内压缩退出", "notified_on": "2026-05-02"})
     case = complete(client, who("staff", "land"), case, "dispose_land", {
         "disposal_method": "market_redevelopment", "area_m2": 30000, "plan": "引入市场主体开发改造"})
     case = complete(client, who("staff", "finance"), case, "land_funds", {"amount": 0, "budget_basis": "非划拨土地"})
     assert case["status"] == "open"
     case = complete(client, development, case, "credit_listing",
-                    {"listed_on": "2026-05-04", "platforms": "信用中国（山东济宁）", "published": True})
+                    {"listed_on": "2026-05-02", "platforms": "信用中国（山东济宁）", "published": True})
     assert case["status"] == "exited"
 
 
@@ -670,6 +670,22 @@ def test_no_extension_in_quality_and_safety(client, ctx, who, dimension, lead, f
     assert answer.status_code == 400
     assert "outcome" in errors_fields(answer)
     assert _version(ctx, case["id"]) == version
+
+
+def test_a_stop_order_dated_after_today_is_400_naming_the_field(client, ctx, who):
+    market = who("staff", "market")
+    case = get_case(client, market, open_case(client, market, "quality")["id"])
+    task = task_of(case, "order_stop")
+    version = _version(ctx, case["id"])
+    url = f"{API}/tasks/{task['id']}/complete"
+    answer = client.post(url, json={"order_no": "1", "order_date": in_days(1)}, headers=market)
+    assert answer.status_code == 400, answer.get_json()
+    (error,) = answer.get_json()["errors"]
+    assert error == {"field": "order_date", "message": f"「责令日期」不能晚于今天（{TODAY}），填写的是 {in_days(1)}"}
+    assert _version(ctx, case["id"]) == version
+    assert get_case(client, market, case["id"])["open_tasks"] == case["open_tasks"]
+    case = complete(client, market, case, "order_stop", {"order_no": "1", "order_date": TODAY})
+    assert [t["key"] for t in case["open_tasks"]] == ["rectify"]
 
 
 def test_second_extension_request_is_400(client, ctx, energy_case):

@@ -43,6 +43,7 @@ from tests.conftest import (
     ENTERPRISE_B,
     PASSWORD,
     PG_URL,
+    START_DAY,
     _config,
     _reset_postgres,
     actor,
@@ -345,9 +346,9 @@ def _objects(ctx: EngineContext, import_dir) -> dict[str, Any]:
     _work(ctx, sealed, "assess_dismantling", {"dismantlable": False, "ditiaogang": False,
                                               "dismantle_deadline": "2026-06-20", "equipment": "中频炉2台"})
     _work(ctx, sealed, "seal_equipment", {"water_cut": True, "power_cut": True, "power_unit_removed": True,
-                                          "equipment_sealed": True, "sealed_on": "2026-03-03"})
+                                          "equipment_sealed": True, "sealed_on": START_DAY})
     _work(ctx, sealed, "public_commitment", {"commitment": "封存设备不再恢复生产", "committed": True})
-    _work(ctx, sealed, "publish_announcement", {"url": "https://www.jining.gov.cn/gg/1.html", "published_on": "2026-03-04"})
+    _work(ctx, sealed, "publish_announcement", {"url": "https://www.jining.gov.cn/gg/1.html", "published_on": START_DAY})
     ids["announcement"] = announcements.current_list(ctx)[0].id
     ids["attachment"] = attachments.add_attachment(ctx, actor("enterprise", enterprise=ENTERPRISE_A), ids["case_a"],
                                                    "report.pdf", b"%PDF-1.4\n% capexit\n%%EOF\n").id

@@ -110,13 +110,13 @@ def test_environmental_case_from_intake_to_exit(page, live_server, browser_login
         # 4. The environment bureau orders the closure and records the capacity exited.
         open_task(page, live_server, case_id, "下达关停决定")
         page.fill("input[name=order_no]", "济环罚〔2026〕45号")
-        page.fill("input[name=order_date]", "2026-10-09")
+        page.fill("input[name=order_date]", "2026-10-02")
         page.fill("textarea[name=grounds]", "《大气污染防治法》第九十九条；市政府批准关闭。")
         submit(page)
         open_task(page, live_server, case_id, "登记退出产能")
         page.fill("textarea[name=equipment]", "φ3.2×50m 回转窑 1 条")
         page.fill("input[name=capacity_tpy]", "600000")
-        page.fill("input[name=exit_date]", "2026-10-30")
+        page.fill("input[name=exit_date]", "2026-10-02")
         submit(page)
 
         # 5. Worker resettlement (hrss), special funds (finance), cancellation of the production licence (market).
@@ -135,7 +135,7 @@ def test_environmental_case_from_intake_to_exit(page, live_server, browser_login
             open_task(market, live_server, case_id, "报请注销生产许可证")
             market.fill("input[name=licence_no]", "XK08-001-00123")
             market.fill("input[name=authority]", "山东省市场监督管理局")
-            market.fill("input[name=requested_on]", "2026-11-02")
+            market.fill("input[name=requested_on]", "2026-10-02")
             submit(market)
 
         # 6. The case has exited; its history lists every step; the board has no clock for it.
@@ -165,7 +165,7 @@ def test_task_form_error_is_shown_next_to_its_field_and_the_data_is_kept(page, l
     browser_login(page, live_server, "staff", department="environment")
     open_task(page, live_server, case_id, "下达关停决定")
     page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
-    page.fill("input[name=order_date]", "2026-10-09")
+    page.fill("input[name=order_date]", "2026-10-02")
     page.fill("textarea[name=grounds]", "《大气污染防治法》第九十九条")
     page.click("#task-form button[type=submit]")
     page.wait_for_load_state()
@@ -175,6 +175,6 @@ def test_task_form_error_is_shown_next_to_its_field_and_the_data_is_kept(page, l
     assert "表单填写有误" in page.locator("#task-form").locator("..").locator(".flash.error").inner_text()
     assert page.locator("#field-order_no").get_attribute("class").split().count("has-error") == 1
     assert page.locator("#field-grounds .field-error").count() == 0
-    assert page.input_value("input[name=order_date]") == "2026-10-09"
+    assert page.input_value("input[name=order_date]") == "2026-10-02"
     assert page.input_value("textarea[name=grounds]") == "《大气污染防治法》第九十九条"
     assert "/tasks/" in page.url

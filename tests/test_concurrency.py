@@ -234,3 +234,46 @@ def test_cases_that_cannot_be_fired_do_not_hide_a_later_deadline(ctx, make_case,
         assert sorted(result.failed) == broken
     assert audit_actions(ctx, healthy)["timer_fired"] == 1
     assert all(audit_actions(ctx, c)["timer_fired"] == 0 for c in broken)
+
+
+def _rectify(ctx, case_id: int) -> dict:
+    return next(t for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"] if t["key"] == "rectify")
+
+
+def test_a_claim_written_while_a_completion_runs_is_not_overridden(ctx, second_ctx, make_case, monkeypatch):
+    """The completion read the task unclaimed; a colleague claims it before the completion writes: refused."""
+    from engine.context import Actor
+
+    case_id = make_case("energy_use", industry="flat_glass")
+    task_id = _rectify(ctx, case_id)["id"]
+    colleague = Actor("enterprise_colleague", "enterprise", None, ENTERPRISE_A)
+    checked = tasks.validate_form
+
+    def claimed_meanwhile(validator, data):
+        monkeypatch.setattr(tasks, "validate_form", checked)
+        tasks.claim_task(second_ctx, colleague, task_id)  # another worker, committed before the completion writes
+        return checked(validator, data)
+
+    monkeypatch.setattr(tasks, "validate_form", claimed_meanwhile)
+    with pytest.raises(Conflict):
+        tasks.complete_task(ctx, actor("enterprise", enterprise=ENTERPRISE_A), task_id, LATE_REPORT)
+    assert _rectify(ctx, case_id)["claimed_by"] == "enterprise_colleague"
+    assert audit_actions(ctx, case_id)["task_completed"] == 0
+
+
+def test_a_claim_of_a_task_completed_meanwhile_is_refused(ctx, second_ctx, make_case, monkeypatch):
+    """The claim read the task open; it is completed before the claim writes: a conflict, not an error."""
+    case_id = make_case("energy_use", industry="flat_glass")
+    task_id = _rectify(ctx, case_id)["id"]
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    allowed = tasks.may_work_task
+
+    def completed_meanwhile(*args):
+        monkeypatch.setattr(tasks, "may_work_task", allowed)
+        tasks.complete_task(second_ctx, firm, task_id, LATE_REPORT)
+        return allowed(*args)
+
+    monkeypatch.setattr(tasks, "may_work_task", completed_meanwhile)
+    with pytest.raises(Conflict):
+        tasks.claim_task(ctx, firm, task_id)
+    assert audit_actions(ctx, case_id)["task_completed"] == 1 and audit_actions(ctx, case_id)["task_claimed"] == 0

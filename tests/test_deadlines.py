@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.calendar import RestDayCalendar
-from engine.deadlines import Deadline, add_months, days_left, deadline_for, deadline_on, extend
+from engine.deadlines import (
+    Deadline,
+    add_months,
+    basis_of_rule,
+    days_left,
+    deadline_for,
+    deadline_on,
+    extend,
+    resettle,
+)
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +258,26 @@ def test_deadline_is_frozen(cal: RestDayCalendar) -> None:
     assert isinstance(d, Deadline)
     with pytest.raises(AttributeError):
         d.last_day = date(2030, 1, 1)  # type: ignore[misc]
+
+
+# --- settling again: a deadline's basis, kept or read back from its rule text ---
+
+
+@given(notice=st.dates(date(2024, 1, 1), date(2027, 12, 31)), months=st.integers(1, 12), extra=st.integers(1, 3),
+       set_on=st.dates(date(2024, 1, 1), date(2028, 12, 31)))
+@settings(max_examples=200, deadline=None)
+def test_a_rules_text_gives_back_the_basis_it_was_settled_from(notice, months, extra, set_on):
+    cal = RestDayCalendar()
+    first = deadline_for(notice, months, cal)
+    for made in (first, extend(first, extra, cal, original_last_day=first.last_day - timedelta(days=1)),
+                 deadline_on(set_on, cal, source="停产整顿决定书（限期）")):
+        assert basis_of_rule(made.rule, made.rule_en) == made.basis
+        assert resettle(made.basis, cal) == made
+
+
+def test_settling_again_under_a_corrected_calendar(cal):
+    made = deadline_for(date(2026, 3, 2), 6, cal)  # last day Wednesday 2026-09-02
+    corrected = resettle(made.basis, RestDayCalendar({date(2026, 9, 2): False}))
+    assert corrected.last_day == date(2026, 9, 3) and corrected.basis == made.basis
+    assert corrected.rule.startswith(made.basis.head) and "顺延至其后第一个工作日2026-09-03" in corrected.rule
+    assert basis_of_rule("整改期限另行通知", "to be notified") is None

@@ -174,6 +174,13 @@ def test_invalid_schema_names_its_path_and_line(ctx):
     (lambda s: s["properties"]["report"].update({"$ref": "https://example.org/x.json"}), "$.properties.report"
      '["$ref"]', "引用"),
     (lambda s: s.update(properties={}), "$.properties", "至少有一个字段"),
+    (lambda s: s["properties"]["report"].update({"x-notAfterToday": True}), '$.properties.report["x-notAfterToday"]',
+     "只能用于表单顶层的日期字段"),
+    (lambda s: s["properties"].update(reported_on={"type": "string", "format": "date", "title": "报告日期",
+                                                   "x-notAfterToday": "yes"}),
+     '$.properties.reported_on["x-notAfterToday"]', "应为 true 或 false"),
+    (lambda s: s["then"].update(properties={"reason": {"format": "date", "x-notAfterToday": True}}),
+     '$.then.properties.reason["x-notAfterToday"]', "只能用于表单顶层的日期字段"),
 ])
 def test_our_rules(ctx, change, path, words):
     schema = schema_of(RECTIFY)

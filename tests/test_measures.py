@@ -17,7 +17,7 @@ import pytest
 
 from engine.errors import InvalidInput
 from engine.services import tasks
-from tests.conftest import actor
+from tests.conftest import START_DAY, actor
 from tests.test_procedures import (
     APPROVE,
     CLOSE,
@@ -189,7 +189,7 @@ def screened(ctx, make_case, work, exit_method: str, deadline: str = "2026-08-15
 @pytest.mark.parametrize("exit_method", ["seal_equipment", "close_enterprise"])
 def test_no_credit_restriction_for_an_exit_completed_on_time(ctx, make_case, work, exit_method):
     case_id = screened(ctx, make_case, work, exit_method)
-    work(case_id, "exit_report", {"exited_on": "2026-08-01", "report": "已按期退出"})
+    work(case_id, "exit_report", {"exited_on": START_DAY, "report": "已按期退出"})
     work(case_id, "reinspect", PASS)
     whole_site = exit_method == "close_enterprise"
     case = finish_closure(work, case_id, exit_measures("phase_out", whole_site=whole_site))
@@ -232,7 +232,7 @@ def test_technology_overdue_exit_gets_credit_restrictions(ctx, make_case, work):
 
 def test_land_disposed_then_funded_after_a_whole_enterprise_exit(ctx, make_case, work):
     case_id = screened(ctx, make_case, work, "close_enterprise")
-    work(case_id, "exit_report", {"exited_on": "2026-08-01", "report": "企业已整体关闭"})
+    work(case_id, "exit_report", {"exited_on": START_DAY, "report": "企业已整体关闭"})
     work(case_id, "reinspect", PASS)
     case = work(case_id, "record_exit", RECORD_EXIT)
     assert inbox(ctx, "land", case_id) == ["dispose_land"]
@@ -254,7 +254,7 @@ def test_land_form_offers_the_three_ways_in_chinese(ctx, make_case, work):
         "government_purchase": "政府收储改造", "owner_redevelopment": "原土地使用权人自主开发改造",
         "market_redevelopment": "引入市场主体开发改造"}
     case_id = screened(ctx, make_case, work, "close_enterprise")
-    work(case_id, "exit_report", {"exited_on": "2026-08-01", "report": "企业已整体关闭"})
+    work(case_id, "exit_report", {"exited_on": START_DAY, "report": "企业已整体关闭"})
     work(case_id, "reinspect", PASS)
     work(case_id, "record_exit", RECORD_EXIT)
     for bad, field in (({"disposal_method": "auction"}, "disposal_method"), ({"area_m2": -1}, "area_m2")):

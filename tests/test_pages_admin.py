@@ -1,6 +1,7 @@
 """Administration pages: users, departments and the rest-day calendar (administrators only)."""
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -214,20 +215,28 @@ def _deadline(ctx, case_id: int) -> str:
     return cases.get_case(ctx, actor("supervisor"), case_id)["deadline"]
 
 
-def test_a_calendar_correction_moves_new_deadlines_and_removal_restores_them(ctx, login_as, client, make_case):
-    assert _deadline(ctx, make_case("energy_use")) == "2026-09-02"  # notice 2 March + 6 months, a Wednesday
+def test_a_calendar_correction_moves_new_and_running_deadlines_and_removal_restores_them(ctx, login_as, client,
+                                                                                       make_case):
+    running = make_case("energy_use")
+    assert _deadline(ctx, running) == "2026-09-02"  # notice 2 March + 6 months, a Wednesday
     login_as("admin")
     answer = client.post("/admin/calendar", data={"csrf_token": _token(client, "/admin/calendar"),
                                                   "day": "2026-09-02", "kind": "rest", "note": "临时调整"},
                          follow_redirects=True)
     html = answer.get_data(as_text=True)
     assert 'id="correction-2026-09-02"' in html and "临时调整" in html
-    assert _deadline(ctx, make_case("energy_use")) == "2026-09-03"
-    assert _audit(ctx, "rest_day_set")[0]["day"] == "2026-09-02"
+    assert "正在计时的期限中有 1 件案件据此重新计算" in html
+    assert _deadline(ctx, make_case("energy_use")) == "2026-09-03" and _deadline(ctx, running) == "2026-09-03"
+    assert _audit(ctx, "rest_day_set")[0] | {"redated_cases": [running]} == _audit(ctx, "rest_day_set")[0]
+    history = client.get(f"/cases/{running}").get_data(as_text=True)
+    row = re.search(r'<tr data-action="deadline_redated">(.*?)</tr>', history, re.S).group(1)
+    assert "期限按更正后的休息日重新计算" in row and "2026-09-02 → 2026-09-03" in row and "新届满日：2026-09-03" in row
 
-    client.post("/admin/calendar/2026-09-02/remove", data={"csrf_token": _token(client, "/admin/calendar")})
-    assert 'id="correction-2026-09-02"' not in client.get("/admin/calendar").get_data(as_text=True)
-    assert _deadline(ctx, make_case("energy_use")) == "2026-09-02"
+    answer = client.post("/admin/calendar/2026-09-02/remove", data={"csrf_token": _token(client, "/admin/calendar")},
+                         follow_redirects=True)
+    assert 'id="correction-2026-09-02"' not in answer.get_data(as_text=True)
+    assert "正在计时的期限中有 2 件案件据此重新计算" in answer.get_data(as_text=True)
+    assert _deadline(ctx, make_case("energy_use")) == "2026-09-02" and _deadline(ctx, running) == "2026-09-02"
     assert _audit(ctx, "rest_day_cleared")[0]["day"] == "2026-09-02"
 
 

@@ -110,7 +110,7 @@ def test_call_activity_is_current_while_its_subprocess_runs(login_as, client, ma
     case_id = make_case("energy_use", industry="flat_glass")
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
     work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
-    work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期未整改"})
+    work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-02", "grounds": "逾期未整改"})
     login_as("supervisor")
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert _diagram_ids(html, "current") == ["closure"]

@@ -75,6 +75,15 @@ def test_preview_renders_the_edit_and_lists_problems(login_as):
     assert [v for v, _, _ in stored(owner.application.extensions["capexit"], RECTIFY)] == [1]
 
 
+def test_preview_caps_a_date_of_what_has_happened_at_today(login_as):
+    owner, token = _owner(login_as)
+    key = "close_order.schema.json"
+    body = owner.post("/forms/preview", json={"key": key, "text": text_of(key)}, headers={"X-CSRFToken": token}
+                      ).get_json()
+    assert body["valid"] is True  # x-notAfterToday on order_date: today of the simulated clock is its max
+    assert re.search(r'name="order_date" type="date"[^>]*max="2026-03-02"', body["html"])
+
+
 def test_publish_with_a_note_then_see_the_version_and_diff(login_as, ctx):
     owner, token = _owner(login_as)
     text = dumped(with_rectify_field())

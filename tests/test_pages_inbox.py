@@ -187,6 +187,20 @@ def test_widgets_for_booleans_dates_numbers_and_urls(make_case, login_as, client
     html = client.get(f"/tasks/{key['id']}").get_data(as_text=True)
     assert 'name="dismantlable" value="true"' in html and 'name="dismantlable" value="false"' in html
     assert 'name="dismantle_deadline" type="date"' in html
+    assert "max=" not in field_block(html, "dismantle_deadline")  # a deadline lies ahead
+
+
+def test_a_date_of_what_has_happened_stops_at_today(make_case, login_as, client, ctx):
+    case_id = make_case("quality", industry="flat_glass")
+    task = open_task(ctx, case_id, "order_stop")
+    login_as("staff", department="market")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'name="order_date" type="date"[^>]*max="2026-03-02"', page)  # the simulated clock's today
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "order_no": "济市监停〔2026〕3号",
+                                                       "order_date": "2026-03-03"})
+    assert answer.status_code == 400
+    assert "「责令日期」不能晚于今天（2026-03-02）" in field_block(answer.get_data(as_text=True), "order_date")
+    assert open_task(ctx, case_id, "order_stop")["id"] == task["id"]
 
 
 def test_missing_opinion_is_shown_next_to_its_field(review_case, login_as, client, ctx):

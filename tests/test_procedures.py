@@ -26,7 +26,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.expressions import SafeScriptEngine
 from engine.models import Case, WaitingTimer
 from engine.services import board, cases, instances, tasks, timers
-from tests.conftest import CLOCK_START, ENTERPRISE_A, ENTERPRISE_B, _dispose, actor
+from tests.conftest import CLOCK_START, ENTERPRISE_A, ENTERPRISE_B, START_DAY, _dispose, actor
 from webapp import create_app
 
 SUPERVISOR = actor("supervisor")
@@ -40,20 +40,20 @@ PASS = {"result": "pass", "findings": "复查达标"}
 FAIL = {"result": "fail", "findings": "复查仍不达标"}
 APPROVE = {"approved": True, "opinion": "同意关停"}
 REFUSE = {"approved": False, "opinion": "不予批准，继续复查"}
-CLOSE = {"order_no": "济政关〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期未整改"}
-RECORD_EXIT = {"equipment": "450m³高炉1座", "capacity_tpy": 400000, "exit_date": "2026-10-10"}
+CLOSE = {"order_no": "济政关〔2026〕1号", "order_date": START_DAY, "grounds": "逾期未整改"}
+RECORD_EXIT = {"equipment": "450m³高炉1座", "capacity_tpy": 400000, "exit_date": START_DAY}
 MEASURE_FORMS = {
     "resettle_workers": {"workers_affected": 120, "plan": "转岗安置"},
     "cancel_licence": {"licence_no": "XK05-001-00001", "authority": "山东省市场监督管理局",
-                       "requested_on": "2026-10-12"},
-    "credit_listing": {"listed_on": "2026-10-12", "platforms": "市信用信息共享平台；信用中国（山东济宁）",
+                       "requested_on": START_DAY},
+    "credit_listing": {"listed_on": START_DAY, "platforms": "市信用信息共享平台；信用中国（山东济宁）",
                        "published": True},
     "revoke_licences_notice": {"licences": "安全生产许可证", "notified_departments": "market"},
     "review_special_funds": {"eligible": True, "amount": 200, "basis": "符合职工安置专项资金支持条件"},
-    "restrict_credit_pboc": {"credit_system_recorded": True, "guidance_issued_on": "2026-10-12",
+    "restrict_credit_pboc": {"credit_system_recorded": True, "guidance_issued_on": START_DAY,
                              "measures": "指导金融机构严控新增授信"},
     "restrict_credit_banking": {"new_credit_stopped": True, "loan_balance": 3500, "reduction_plan": "一年内压缩退出",
-                                "notified_on": "2026-10-12"},
+                                "notified_on": START_DAY},
     "dispose_land": {"disposal_method": "government_purchase", "area_m2": 52000, "plan": "政府收储改造"},
     "land_funds": {"amount": 800, "budget_basis": "土地出让收入按预算安排职工安置费用"},
 }
@@ -64,10 +64,10 @@ OVERDUE_EXIT_MEASURES = {"credit_listing": "development", "restrict_credit_pboc"
                          "restrict_credit_banking": "banking"}
 UNPRICED = "flat_glass"  # an energy_use case without the C-3.3 price measure (tests/test_measures.py has those)
 SEALED = {"water_cut": True, "power_cut": True, "power_unit_removed": True, "equipment_sealed": True,
-          "sealed_on": "2026-03-03"}
+          "sealed_on": START_DAY}
 COMMITTED = {"commitment": "本企业承诺不再恢复生产", "committed": True}
-ANNOUNCED = {"url": "https://www.jining.gov.cn/gg/2026/1.html", "published_on": "2026-03-04"}
-DISMANTLED = {"dismantled_on": "2026-04-20", "report": "主体设备已拆除"}
+ANNOUNCED = {"url": "https://www.jining.gov.cn/gg/2026/1.html", "published_on": START_DAY}
+DISMANTLED = {"dismantled_on": START_DAY, "report": "主体设备已拆除"}
 
 
 def extension(months: int) -> dict:
@@ -275,6 +275,26 @@ def test_failing_reinspection_is_closed_without_credit_listing(ctx, make_case, w
     case = finish_closure(work, case_id, {"resettle_workers": "hrss", **licence})
     assert "credit_listing" not in completed(case)
     assert "timer_fired" not in actions(case)
+
+
+def test_a_closure_order_dated_after_today_is_refused_today_is_accepted(ctx, make_case, work):
+    case_id = make_case("energy_use", industry=UNPRICED)
+    work(case_id, "rectify", RECTIFIED)
+    work(case_id, "reinspect", FAIL)
+    work(case_id, "government_approval", APPROVE)
+    before = view(ctx, case_id)
+    with pytest.raises(InvalidInput) as refused:  # the simulated clock's today is 2026-03-02
+        work(case_id, "close_order", {**CLOSE, "order_date": "2026-03-03"})
+    assert fields(refused) == {"order_date"}
+    (problem,) = refused.value.problems
+    assert problem.message_zh == "「决定日期」不能晚于今天（2026-03-02），填写的是 2026-03-03"
+    assert problem.message_en == "order_date cannot be after today (2026-03-02): got 2026-03-03"
+    after = view(ctx, case_id)
+    assert (after["version"], after["open_tasks"], actions(after)) == (
+        before["version"], before["open_tasks"], actions(before))
+    clock_to(ctx, "2026-03-03T00:00:00+08:00")  # today is Shanghai's: 2026-03-02 16:00 UTC
+    case = work(case_id, "close_order", {**CLOSE, "order_date": "2026-03-03"})
+    assert open_tasks(case) == [("record_exit", "industry")]
 
 
 @pytest.mark.parametrize(("dimension", "industry", "lead", "licence"), RECTIFICATION)
@@ -616,7 +636,7 @@ def screen(ctx, make_case, work) -> int:
 
 def test_phase_out_exit_in_time(ctx, make_case, work):
     case_id = screen(ctx, make_case, work)
-    case = work(case_id, "exit_report", {"exited_on": "2026-08-01", "report": "已封存主体设备"})
+    case = work(case_id, "exit_report", {"exited_on": START_DAY, "report": "已封存主体设备"})
     assert open_tasks(case) == [("reinspect", "industry")]
     case = work(case_id, "reinspect", PASS)
     case = finish_closure(work, case_id, {"resettle_workers": "hrss", "cancel_licence": "market"})

@@ -1,15 +1,95 @@
-"""Rest-day corrections from the database change new deadlines; the scheduler inside serve sweeps timers."""
+"""Rest-day corrections from the database change new deadlines and settle running ones again; the scheduler
+inside serve sweeps timers."""
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from engine.clock import parse_instant
+from engine.context import WorkflowCache
 from engine.errors import PermissionDenied
-from engine.services import cases, rest_days, timers
-from tests.conftest import actor
+from engine.models import Case, WaitingTimer
+from engine.services import cases, instances, rest_days, timers
+from tests.conftest import ENTERPRISE_B, actor
 from webapp import create_app
+
+SUPERVISOR = actor("supervisor")
+
+
+def _case(ctx, case_id: int) -> dict:
+    return cases.get_case(ctx, SUPERVISOR, case_id)
+
+
+def _timer_due(ctx, case_id: int) -> list[datetime]:
+    with ctx.unit_of_work() as session:
+        return list(session.scalars(sa.select(WaitingTimer.due_at).where(WaitingTimer.case_id == case_id)))
+
+
+def test_a_new_rest_day_moves_a_running_deadline_its_timer_and_its_due_date(ctx, make_case):
+    case_id = make_case("energy_use", industry="flat_glass")  # last day Wednesday 2026-09-02; rectify alone open
+    other = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-03-03T09:00:00+08:00"))
+    later = make_case("energy_use", industry="cement")  # last day 2026-09-03: a correction of 09-02 leaves it
+    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 3), working=False, note="其他")  # moves `later`
+    assert _case(ctx, later)["deadline"] == "2026-09-04"
+
+    moved = rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="临时调整")
+    assert moved == [case_id, other]
+    ctx.workflows = WorkflowCache()  # as after a restart: what follows reads the stored instances
+    case = _case(ctx, case_id)
+    assert case["deadline"] == "2026-09-04"  # 09-02 and 09-03 are rest days now
+    assert "该日为" in case["deadline_rule"] and "顺延至其后第一个工作日2026-09-04" in case["deadline_rule"]
+    assert [t["due"] for t in case["open_tasks"]] == ["2026-09-04"]
+    assert _timer_due(ctx, case_id) == [datetime(2026, 9, 4, 16, 0, tzinfo=UTC)]  # 24:00 of 09-04 in Shanghai
+    redated = [e for e in case["history"] if e["action"] == "deadline_redated"]
+    assert [(e["detail"]["deadline_before"], e["detail"]["deadline"], e["detail"]["day"]) for e in redated] == [
+        ("2026-09-02", "2026-09-04", "2026-09-02")]
+    assert _case(ctx, later)["deadline"] == "2026-09-04"
+
+    timers.advance_clock(ctx, SUPERVISOR, to="2026-09-04T23:59:00+08:00")
+    assert [t["key"] for t in _case(ctx, case_id)["open_tasks"]] == ["rectify"]  # not due before 24:00 of 09-04
+    timers.advance_clock(ctx, SUPERVISOR, to="2026-09-05T00:00:00+08:00")
+    assert [t["key"] for t in _case(ctx, case_id)["open_tasks"]] == ["government_approval"]
+
+
+def test_clearing_a_correction_settles_the_deadline_back(ctx, make_case):
+    case_id = make_case("energy_use", industry="flat_glass")
+    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False)
+    assert _case(ctx, case_id)["deadline"] == "2026-09-03"
+    assert rest_days.clear_rest_day(ctx, actor("admin"), date(2026, 9, 2)) == [case_id]
+    case = _case(ctx, case_id)
+    assert case["deadline"] == "2026-09-02" and "顺延" not in case["deadline_rule"]
+    assert _timer_due(ctx, case_id) == [datetime(2026, 9, 2, 16, 0, tzinfo=UTC)]
+
+
+def test_a_swapped_working_day_brings_a_deadline_back_to_its_own_last_day(ctx, make_case):
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-03-05T09:00:00+08:00"))
+    saturday = make_case("energy_use", industry="flat_glass")  # own last day Saturday 09-05, settled on Monday 09-07
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-03-07T09:00:00+08:00"))
+    monday = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)  # own last day Monday 09-07
+    assert _case(ctx, saturday)["deadline"] == _case(ctx, monday)["deadline"] == "2026-09-07"
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 5), working=True) == [saturday]
+    assert _case(ctx, saturday)["deadline"] == "2026-09-05" and _case(ctx, monday)["deadline"] == "2026-09-07"
+
+
+def test_a_deadline_stored_without_its_basis_is_settled_from_its_rule(ctx, make_case):
+    case_id = make_case("energy_use", industry="flat_glass")
+    with ctx.unit_of_work() as session:  # as instances recorded their deadline before the basis was kept
+        case = session.get(Case, case_id)
+        workflow, bundle = instances.load(ctx, session, case)
+        del workflow.data["deadline"]["basis"]
+        instances.save(session, case, workflow, bundle, ctx.now(session))
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False) == [case_id]
+    assert _case(ctx, case_id)["deadline"] == "2026-09-03"
+
+
+def test_a_deadline_that_has_run_out_keeps_its_day(ctx, make_case):
+    case_id = make_case("energy_use", industry="flat_glass")
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-09-03T08:00:00+08:00"))  # ran out; not swept yet
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False) == []
+    assert _timer_due(ctx, case_id) == [datetime(2026, 9, 2, 16, 0, tzinfo=UTC)]
 
 
 def test_override_makes_a_weekday_a_rest_day(ctx, make_case):
@@ -20,8 +100,8 @@ def test_override_makes_a_weekday_a_rest_day(ctx, make_case):
     second = cases.get_case(ctx, actor("supervisor"), make_case("energy_use", industry="cement"))
     assert second["deadline"] == "2026-09-03"
     assert "2026-09-03" in second["deadline_rule"]
-    # the running case keeps its deadline
-    assert cases.get_case(ctx, actor("supervisor"), first["id"])["deadline"] == "2026-09-02"
+    # the running case's deadline was settled again in the correction's transaction (see below)
+    assert cases.get_case(ctx, actor("supervisor"), first["id"])["deadline"] == "2026-09-03"
 
 
 def test_override_makes_a_saturday_a_working_day(ctx, make_case):

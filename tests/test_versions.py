@@ -280,7 +280,7 @@ def test_migration_inside_the_called_closure_process(ctx, make_case, work):
     case_id = make_case("energy_use", industry=UNPRICED)
     timers.advance_clock(ctx, actor("supervisor"), by="P7M")
     work(case_id, "government_approval", {"approved": True, "opinion": "同意关停"})
-    work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期"})
+    work(case_id, "close_order", {"order_no": "济工信〔2026〕1号", "order_date": "2026-10-02", "grounds": "逾期"})
     assert open_keys(ctx, case_id) == ["record_exit"]
     deploy(ctx, _replace(CLOSURE, 'id="resettle_workers" name="职工安置方案"', 'id="resettle_workers" name="职工安置"'))
     energy = definition_id(ctx, "energy_use", 1)

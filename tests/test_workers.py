@@ -29,12 +29,12 @@ import sqlalchemy as sa
 
 from engine.models import AuditEvent, OpenTask, WaitingTimer
 from engine.services import users
-from tests.conftest import CLOCK_START, ENTERPRISE_A, PASSWORD
+from tests.conftest import CLOCK_START, ENTERPRISE_A, PASSWORD, START_DAY
 
 RECTIFIED = {"outcome": "rectified", "report": "已完成节能改造"}
 PASS = {"result": "pass", "findings": "复查达标"}
 APPROVE = {"approved": True, "opinion": "同意关停"}
-CLOSE = {"order_no": "济政关〔2026〕1号", "order_date": "2026-10-10", "grounds": "逾期未整改"}
+CLOSE = {"order_no": "济政关〔2026〕1号", "order_date": START_DAY, "grounds": "逾期未整改"}
 START_TIMEOUT = 40.0
 ROOT = Path(__file__).resolve().parent.parent  # the server runs this checkout's code, as the tests do
 

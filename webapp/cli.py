@@ -214,8 +214,9 @@ def calendar_set(day, working: bool, note: str) -> None:
     """Override the published calendar for DAY (YYYY-MM-DD)."""
     from engine.services.rest_days import set_rest_day
 
-    set_rest_day(_ctx(_app()), SYSTEM, day.date(), working=working, note=note)
-    click.echo(f"{day.date()} is now a {'working' if working else 'rest'} day")
+    moved = set_rest_day(_ctx(_app()), SYSTEM, day.date(), working=working, note=note)
+    click.echo(f"{day.date()} is now a {'working' if working else 'rest'} day; running deadlines calculated again: "
+               f"{len(moved)} case(s){' (' + ', '.join(map(str, moved)) + ')' if moved else ''}")
 
 
 @calendar.command("list")

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import runner, store
 from engine.context import EngineContext
-from engine.deadlines import Deadline
+from engine.deadlines import Basis, Deadline, basis_of_rule
 from engine.definitions import SpecBundle
 from engine.models import Case, CaseStatus, OpenTask, WaitingTimer
 from engine.services.audit import hold_case
@@ -37,21 +37,30 @@ def load(ctx: EngineContext, session: Session, case: Case, *, readonly: bool = F
 
 
 def remember_deadline(workflow: BpmnWorkflow, deadline: Deadline) -> dict[str, Any]:
-    """Record the newest computed deadline on the instance; returns the task data that arms timers."""
+    """Record the newest computed deadline on the instance, with its basis (so a rest-day correction can settle
+    it again); returns the task data that arms timers."""
     workflow.data["deadline"] = {
         "last_day": deadline.last_day.isoformat(), "rule": deadline.rule, "rule_en": deadline.rule_en,
         "due_at": deadline.timer_value,
     }
+    if deadline.basis is not None:
+        basis = deadline.basis
+        workflow.data["deadline"]["basis"] = {"nominal": basis.nominal.isoformat(), "head": basis.head,
+                                              "head_en": basis.head_en, "law": basis.law, "law_en": basis.law_en}
     return {"deadline_at": deadline.timer_value, "deadline_last_day": deadline.last_day.isoformat()}
 
 
 def current_deadline(workflow: BpmnWorkflow) -> Deadline | None:
-    """The newest computed deadline recorded on the instance."""
+    """The newest computed deadline recorded on the instance (its basis read back from the rule text when it was
+    recorded without one)."""
     raw = workflow.data.get("deadline")
     if not raw:
         return None
+    stored = raw.get("basis")
+    basis = (Basis(date.fromisoformat(stored["nominal"]), stored["head"], stored["head_en"], stored["law"],
+                   stored["law_en"]) if stored else basis_of_rule(raw["rule"], raw["rule_en"]))
     return Deadline(date.fromisoformat(raw["last_day"]), datetime.fromisoformat(raw["due_at"]), raw["rule"],
-                    raw["rule_en"])
+                    raw["rule_en"], basis)
 
 
 def expired_deadline(workflow: BpmnWorkflow) -> dict[str, str]:
@@ -149,9 +158,14 @@ _TASK_COLUMNS = (OpenTask.id, OpenTask.key, OpenTask.name, OpenTask.department, 
                  OpenTask.created_at, OpenTask.claimed_by, OpenTask.claimed_at)
 _INDEX_ROWS = sa.union_all(
     sa.select(sa.literal("task").label("kind"), *_TASK_COLUMNS).where(OpenTask.case_id == sa.bindparam("case_id")),
-    sa.select(sa.literal("timer").label("kind"), WaitingTimer.id, *[sa.null()] * (len(_TASK_COLUMNS) - 1))
+    # a timer's due_at comes in the column of the tasks' created_at (both UTCDateTime)
+    sa.select(sa.literal("timer").label("kind"), WaitingTimer.id, *[sa.null()] * (len(_TASK_COLUMNS) - 4),
+              WaitingTimer.due_at, sa.null(), sa.null())
     .where(WaitingTimer.case_id == sa.bindparam("case_id")),
 )
+_MOVE_TASKS = sa.update(OpenTask).where(OpenTask.id == sa.bindparam("task_id")).values(due=sa.bindparam("new_due"))
+_MOVE_TIMERS = (sa.update(WaitingTimer).where(WaitingTimer.id == sa.bindparam("timer_id"))
+                .values(due_at=sa.bindparam("new_due_at")))
 _DELETE_TASKS = sa.delete(OpenTask).where(OpenTask.id.in_(sa.bindparam("ids", expanding=True)))
 _DELETE_TIMERS = sa.delete(WaitingTimer).where(WaitingTimer.id.in_(sa.bindparam("ids", expanding=True)))
 _INSERT_TASKS = sa.insert(OpenTask)
@@ -178,12 +192,12 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     task ids, which are new whenever a step is reached again. One query reads both tables' rows.
     """
     have_tasks: dict[str, sa.Row] = {}
-    have_timers: set[str] = set()
+    have_timers: dict[str, datetime] = {}
     for row in conn.execute(_INDEX_ROWS, {"case_id": case.id}):
         if row.kind == "task":
             have_tasks[row.id] = row
         else:
-            have_timers.add(row.id)
+            have_timers[row.id] = row.created_at  # the timer's due_at
     want_tasks = {t.id: t for t in pos.open_tasks}
     gone = sorted(have_tasks.keys() - want_tasks.keys())
     if gone:
@@ -195,17 +209,25 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     ]
     if new:
         conn.execute(_INSERT_TASKS, new)
-    kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS})
+    moved = [{"task_id": tid, "new_due": want_tasks[tid].due} for tid, row in have_tasks.items()
+             if tid in want_tasks and row.due != want_tasks[tid].due]  # a deadline settled again
+    if moved:
+        conn.execute(_MOVE_TASKS, moved)
+    kept = [OpenTask(case_id=case.id, **{**{c.key: row._mapping[c.key] for c in _TASK_COLUMNS}, "due": want_tasks[tid].due})
             for tid, row in have_tasks.items() if tid in want_tasks]
     open_now = sorted(kept, key=lambda t: t.created_at) + [OpenTask(**row) for row in new]
     want_timers = {t.id: (t, True) for t in pos.timers} | {t.id: (t, False) for t in clocks}
-    gone_timers = have_timers - want_timers.keys()
+    gone_timers = have_timers.keys() - want_timers.keys()
     if gone_timers:
         conn.execute(_DELETE_TIMERS, {"ids": sorted(gone_timers)})
     new_timers = [{"id": t.id, "case_id": case.id, "task_key": t.key, "due_at": t.due_at, "fires": fires}
                   for tid, (t, fires) in want_timers.items() if tid not in have_timers]
     if new_timers:
         conn.execute(_INSERT_TIMERS, new_timers)
+    moved_timers = [{"timer_id": tid, "new_due_at": t.due_at} for tid, (t, _) in want_timers.items()
+                    if tid in have_timers and have_timers[tid] != t.due_at]
+    if moved_timers:
+        conn.execute(_MOVE_TIMERS, moved_timers)
     return gone, open_now
 
 

@@ -1,8 +1,8 @@
 """Rest days: administrators correct the published holiday calendar (e.g. a newly announced swap).
 
 Who may call: ``set_rest_day`` and ``clear_rest_day`` need an admin (or the system);
-``list_rest_days`` and ``year_overview`` are open. A correction applies to deadlines computed after it; a
-deadline already running keeps the day it was given (the rule text says how).
+``list_rest_days`` and ``year_overview`` are open. A correction applies to deadlines computed after it, and
+settles again, in its own transaction, each running deadline it changes (``engine.services.redating``).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from engine.calendar import RestDayCalendar
 from engine.context import Actor, EngineContext
 from engine.errors import PermissionDenied, invalid
 from engine.models import RestDayOverride
 from engine.services.instances import audit
+from engine.services.redating import redate_running
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -26,25 +28,38 @@ def _admin(actor: Actor) -> None:
         raise PermissionDenied("只有系统管理员可以修改节假日安排", "only administrators may change the rest-day calendar")
 
 
-def set_rest_day(ctx: EngineContext, actor: Actor, day: date, *, working: bool, note: str = "") -> None:
-    """Declare ``day`` a working day (``working=True``) or a rest day, overriding the published calendar."""
+def set_rest_day(ctx: EngineContext, actor: Actor, day: date, *, working: bool, note: str = "") -> list[int]:
+    """Declare ``day`` a working day (``working=True``) or a rest day, overriding the published calendar;
+    returns the ids of the cases whose running deadline the correction moved."""
     _admin(actor)
     with ctx.unit_of_work() as session:
+        before = ctx.calendar(session)
         row = session.get(RestDayOverride, day)
         if row is None:
             session.add(RestDayOverride(day=day, is_working_day=working, note=note[:200]))
         else:
             row.is_working_day, row.note = working, note[:200]
-        audit(session, None, ctx.now(session), actor.username, "rest_day_set", day=day.isoformat(), working=working,
-              note=note)
+        session.flush()
+        return _corrected(ctx, session, actor, day, before, "rest_day_set", working=working, note=note)
 
 
-def clear_rest_day(ctx: EngineContext, actor: Actor, day: date) -> None:
-    """Remove a correction; the published calendar applies again."""
+def clear_rest_day(ctx: EngineContext, actor: Actor, day: date) -> list[int]:
+    """Remove a correction; the published calendar applies again. Returns the ids of the cases whose running
+    deadline moved back."""
     _admin(actor)
     with ctx.unit_of_work() as session:
+        before = ctx.calendar(session)
         session.execute(sa.delete(RestDayOverride).where(RestDayOverride.day == day))
-        audit(session, None, ctx.now(session), actor.username, "rest_day_cleared", day=day.isoformat())
+        return _corrected(ctx, session, actor, day, before, "rest_day_cleared")
+
+
+def _corrected(ctx: EngineContext, session: Session, actor: Actor, day: date, before: RestDayCalendar,
+               action: str, **detail: Any) -> list[int]:
+    """Audit a correction with the running deadlines it moved (settled again in the same transaction)."""
+    now = ctx.now(session)
+    moved = redate_running(ctx, session, day, before, ctx.calendar(session), now, actor)
+    audit(session, None, now, actor.username, action, day=day.isoformat(), **detail, redated_cases=moved)
+    return moved
 
 
 def list_rest_days(ctx: EngineContext) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """Tasks: the inbox (read from the index, no case is deserialized), one task with its form, and completion.
 
 ``complete_task`` is one unit of work: check the actor and the task's state, validate
-the form data (JSON Schema, then the statutory rules: an extension at most once and
-for at most 3 months, a department's date not in the past), set deadlines the step
+the form data (JSON Schema, dates of what has happened not after today, then the statutory
+rules: an extension at most once and for at most 3 months, a department's date not in the
+past), set deadlines the step
 decides, run the workflow, save the case and its index, audit, commit. A lost race
 on the case's version raises ``Conflict`` (409) and changes nothing.
 """
@@ -10,6 +11,7 @@ on the case's version raises ``Conflict`` (409) and changes nothing.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import runner
+from engine import form_rules, runner
 from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
@@ -157,6 +159,28 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
     return problems
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def dates_after_today(schema: dict[str, Any], data: dict[str, Any], today: date) -> list[Problem]:
+    """Fields marked ``x-notAfterToday`` (the date of something that has happened) whose date is after today,
+    each naming its field; a value that is no date is left to the schema's format check."""
+    problems = []
+    for name, prop in (schema.get("properties") or {}).items():
+        value = data.get(name)
+        if not isinstance(prop, dict) or prop.get(form_rules.NOT_AFTER_TODAY) is not True \
+                or not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            continue
+        if day > today:
+            problems.append(Problem(f"「{prop.get('title', name)}」不能晚于今天（{today}），填写的是 {day}",
+                                    f"{name} cannot be after today ({today}): got {day}", field=name))
+    return problems
+
+
 def _zh_reason(error: jsonschema.ValidationError) -> str:
     reasons = {
         "enum": lambda: "应为以下之一：" + "、".join(map(str, error.validator_value)),
@@ -270,18 +294,20 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
-        problems = validate_form(form.validator, data) if form else []
+        now = ctx.now(session)
+        today = now.astimezone(SHANGHAI).date()
+        problems = [*validate_form(form.validator, data), *dates_after_today(form.schema, data, today)] if form else []
         if problems:
             raise InvalidInput("表单填写有误", "the form has errors", problems)
-        now = ctx.now(session)
         workflow, bundle = instances.load(ctx, session, case)
         if runner.has_due_timer(workflow, now):
             raise _DeadlinePassed(case.id, now)
         spiff_task = runner.find_task(workflow, task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
             raise Conflict("该任务已不在办理状态", "this task is no longer open")
+        _take_task(session, actor, task_id)
         _statutory_rules(workflow, task, data)
-        extra = _deadline_data(ctx, session, workflow, bundle, task, data, now.astimezone(SHANGHAI).date())
+        extra = _deadline_data(ctx, session, workflow, bundle, task, data, today)
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
         expired = instances.expired_deadline(workflow) if fired else {}  # the period the fired timer closed
         position = instances.save(session, case, workflow, bundle, now, overdue=bool(fired))
@@ -303,6 +329,27 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
                 "open_tasks": [{"id": t.id, "key": t.key, "name": t.name} for t in position.open_tasks]}
 
 
+# The completed task's index row goes first, and only while no one else holds it: a claim written meanwhile
+# (on PostgreSQL the DELETE waits for it, then sees it) is never silently overridden. The save finds it gone.
+_TAKE_TASK = sa.delete(OpenTask).where(
+    OpenTask.id == sa.bindparam("task_id"),
+    sa.or_(OpenTask.claimed_by.is_(None), OpenTask.claimed_by == sa.bindparam("actor")))
+
+
+def _take_task(session: Session, actor: Actor, task_id: str) -> None:
+    """Remove the task's index row for its completion; Conflict if it was claimed or completed meanwhile."""
+    if session.connection().execute(_TAKE_TASK, {"task_id": task_id, "actor": actor.username}).rowcount != 1:
+        _refuse_taken(session, task_id)
+
+
+def _refuse_taken(session: Session, task_id: str) -> None:
+    """Conflict naming who holds the task now, or saying it is no longer open."""
+    row = session.execute(sa.select(OpenTask.claimed_by).where(OpenTask.id == task_id)).first()
+    if row is None:
+        raise Conflict("该任务已不在办理状态", "this task is no longer open")
+    raise Conflict(f"该任务已由 {row.claimed_by} 认领办理", f"{row.claimed_by} holds this task")
+
+
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """Take a task so colleagues see it is being worked; Conflict if someone else holds it."""
     with ctx.unit_of_work() as session:
@@ -310,13 +357,15 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]
         may_work_task(actor, task.department, case.enterprise_code)
         if task.claimed_by not in (None, actor.username):
             raise Conflict(f"该任务已由 {task.claimed_by} 认领", f"{task.claimed_by} already holds this task")
-        now = ctx.now(session)
+        now, held = ctx.now(session), task.claimed_by
         claimed = session.execute(
             sa.update(OpenTask).where(OpenTask.id == task_id, OpenTask.claimed_by.is_(None))
             .values(claimed_by=actor.username, claimed_at=now)
         ).rowcount
         if claimed:
             instances.audit(session, case.id, now, actor.username, "task_claimed", task_id=task_id, key=task.key)
+        elif held is None:  # read unclaimed, but claimed or completed before the UPDATE
+            _refuse_taken(session, task_id)
         session.refresh(task)
         return task_view(task)
 

@@ -205,11 +205,11 @@ def add_correction():
             raise invalid("kind", "请选择工作日或休息日", "choose working day or rest day")
         if len(form["note"]) > 200:
             raise invalid("note", "说明不超过 200 字", "the note takes at most 200 characters")
-        rest_days.set_rest_day(engine_context(), current_actor(), day, working=form["kind"] == "working",
-                               note=form["note"])
+        moved = rest_days.set_rest_day(engine_context(), current_actor(), day, working=form["kind"] == "working",
+                                       note=form["note"])
     except InvalidInput as exc:
         return _calendar_page(form, _errors(exc), 400)
-    flash(_("已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历，已在计时的期限不变。", day=day.isoformat(),
+    flash(_("已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=day.isoformat(), n=len(moved),
             kind=_("工作日") if form["kind"] == "working" else _("休息日")), "info")
     return redirect(url_for("admin.calendar", year=day.year))
 
@@ -218,6 +218,6 @@ def add_correction():
 @roles_required("admin")
 def remove_correction(day: str):
     parsed = _parse_day(day)
-    rest_days.clear_rest_day(engine_context(), current_actor(), parsed)
-    flash(_("已删除 %(day)s 的更正，恢复按国务院公布的安排计算", day=parsed.isoformat()), "info")
+    moved = rest_days.clear_rest_day(engine_context(), current_actor(), parsed)
+    flash(_("已删除 %(day)s 的更正，恢复按国务院公布的安排计算；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=parsed.isoformat(), n=len(moved)), "info")
     return redirect(url_for("admin.calendar", year=parsed.year))

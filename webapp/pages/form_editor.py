@@ -42,7 +42,7 @@ def _preview_html(schema: dict | None) -> Markup | None:
     if not isinstance(schema, dict) or not isinstance(schema.get("properties", {}), dict):
         return None
     try:
-        fields = form_fields(schema, lang())
+        fields = form_fields(schema, lang(), engine_context().today())
     except (AttributeError, TypeError, ValueError):  # a schema with problems may not have the shapes it expects
         return None
     return Markup(render_template("form_editor/_preview.html", schema=schema, fields=fields))  # noqa: S704 (rendered, escaped)

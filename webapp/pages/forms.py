@@ -2,7 +2,8 @@
 
 Input names are the schema's property names (the contract). The server's validation
 (``engine.services.tasks.complete_task``, with ``jsonschema``) is the check; the HTML
-attributes rendered here (required, min, max, maxlength) only help the browser.
+attributes rendered here (required, min, max, maxlength; today as a ``max`` for a date field
+marked ``x-notAfterToday``) only help the browser.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
 
 from engine.errors import Problem
+from engine.form_rules import NOT_AFTER_TODAY
 
 LONG_TEXT = 200
 RADIO_LIMIT = 4
@@ -72,8 +75,9 @@ def conditional_requirements(schema: Mapping[str, Any]) -> dict[str, tuple[str, 
     return out
 
 
-def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh") -> list[FormField]:
-    """The inputs of a form, in the schema's property order."""
+def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date | None = None) -> list[FormField]:
+    """The inputs of a form, in the schema's property order; ``today`` (the engine clock's) caps the dates of
+    what has happened."""
     if not schema:
         return []
     required = set(schema.get("required", []))
@@ -101,6 +105,7 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh") -> list[Form
                          "max": prop.get("maximum")}
         elif fmt == "date":
             out.widget = "date"
+            out.attrs = {"max": today.isoformat() if today and prop.get(NOT_AFTER_TODAY) is True else None}
         elif fmt == "uri":
             out.widget = "url"
             out.attrs = {"maxlength": prop.get("maxLength")}

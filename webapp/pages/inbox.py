@@ -26,7 +26,7 @@ ACTIONS = {
     "task_released": _l("释放认领"), "timer_fired": _l("期限届满"), "case_compliant": _l("结案：整改达标"),
     "case_exited": _l("结案：依法关闭退出"), "case_migrated": _l("迁移流程版本"),
     "attachment_added": _l("上传附件"), "announcement_published": _l("发布公告"),
-    "announcement_withdrawn": _l("撤回公告"),
+    "announcement_withdrawn": _l("撤回公告"), "deadline_redated": _l("期限按更正后的休息日重新计算"),
 }
 
 
@@ -87,7 +87,7 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
     view = inbox_service.task_page(engine_context(), current_actor(), task_id)
     language = lang()
     return render_template(
-        "inbox/task.html", task=view, fields=form_fields(view["form"], language), errors=errors or {},
+        "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"]), errors=errors or {},
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
         actions=ACTIONS, describe=lambda e: describe(e["form"], e["detail"].get("data") or {}, language),
         actor=current_actor(), title=view["name"],

@@ -280,6 +280,9 @@ def browser_login(ctx):
         tab.fill("#username", name)
         tab.fill("#password", PASSWORD)
         tab.click("button[type=submit]")
+        # the sign-in's answer sets the new session cookie: wait for it to land, or a navigation started right
+        # after could carry the old cookie and a later answer overwrite what it stored (the language, say)
+        tab.wait_for_url(lambda url: "/login" not in url)
         tab.wait_for_load_state()
         return name
 

@@ -200,3 +200,20 @@ def test_export_keeps_formula_like_text_as_text(ctx, client, login_as):
     login_as("supervisor")
     cell = load_workbook(io.BytesIO(client.get("/cases/export.xlsx").data)).active["B2"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_an_overdue_case_is_marked_in_the_list_and_its_export_as_on_the_board(ctx, client, login_as, make_case):
+    from engine.services import timers
+
+    late = make_case("energy_use", industry="flat_glass")
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-09-03T09:00:00+08:00")  # the period ran out and fired
+    running = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)
+    assert cases.get_case(ctx, actor("supervisor"), late)["deadline"] is None  # no period runs any more
+    login_as("supervisor")
+    html = client.get("/cases").get_data(as_text=True)
+    rows = {int(n): r for n, r in re.findall(r'<a href="/cases/(\d+)">(.*?)</tr>', html, re.S)}
+    assert "期限已届满" in rows[late] and "已逾期" in rows[late] and "due-late" in rows[late]
+    assert "已逾期" not in rows[running] and "due-ok" in rows[running]
+    sheet = load_workbook(io.BytesIO(client.get("/cases/export.xlsx").data)).active
+    flagged = {r[0]: r[-1] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert sheet["L1"].value == "是否逾期" and flagged == {late: "是", running: "否"}

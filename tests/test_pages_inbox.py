@@ -71,6 +71,22 @@ def test_due_colours_and_counts(make_case, login_as, client, ctx):
     assert "7日内到期 1 项" in html and "due-soon" in html and "剩 5 天" in html
 
 
+def test_a_task_of_an_overdue_case_counts_as_overdue_as_on_the_board(make_case, login_as, client, ctx):
+    from engine.services import board
+
+    late = make_case("energy_use", industry="flat_glass")
+    make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-09-03T09:00:00+08:00")  # both periods ran out
+    login_as("staff", department="government")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "逾期 2 项" in html and "7日内到期 0 项" in html
+    row = next(r for r in re.findall(r"<tr class[^>]*>(.*?)</tr>", html, re.S) if f"/cases/{late}\"" in r)
+    assert "案件已逾期" in row and "未设期限" not in row
+    assert 'class="urgency-late"' in html
+    held = dict(board.board(ctx, actor("supervisor")).by_department)["government"]
+    assert held == 2  # the board's count of overdue items the department holds
+
+
 def test_filters(make_case, login_as, client, ctx):
     energy = make_case("energy_use", industry="flat_glass")
     env = make_case("environmental", industry="cement", enterprise=ENTERPRISE_B)

@@ -24,7 +24,7 @@ EXPORT_LIMIT = 20000
 SOON_DAYS = 30
 STATUS_NAMES = {"open": ("办理中", "open"), "compliant": ("已整改达标", "compliant"), "exited": ("已关停退出", "exited")}
 EXPORT_HEADINGS = ("案件编号", "企业名称", "统一社会信用代码", "县市区", "行业", "类别", "牵头部门", "状态", "当前期限",
-                   "期限依据", "告知日期")
+                   "期限依据", "告知日期", "是否逾期")
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,14 @@ def _query(actor: Actor, filters: CaseFilter) -> sa.Select:
 
 
 def _row(case: Case, enterprise: Enterprise, today: date) -> dict[str, Any]:
+    """A case as the list shows it; ``due`` is ``late`` for an open case the board counts as overdue (flagged, or its
+    period's last day passed), else ``soon`` within ``SOON_DAYS``, ``ok``, or None with no period running."""
     due = days = None
-    if case.deadline is not None and case.status == CaseStatus.OPEN:
+    if case.status == CaseStatus.OPEN and case.deadline is not None:
         days = (case.deadline - today).days
         due = "late" if case.overdue or days < 0 else "soon" if days <= SOON_DAYS else "ok"
+    elif case.status == CaseStatus.OPEN and case.overdue:
+        due = "late"
     return {"id": case.id, "enterprise": enterprise.name, "credit_code": enterprise.credit_code,
             "county": enterprise.county, "industry": enterprise.industry, "dimension": case.dimension,
             "lead_department": case.lead_department, "status": case.status.value,
@@ -115,5 +119,5 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
         r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),
         names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
         names["status"][r["status"]], date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-        r["deadline_rule"] or "", date.fromisoformat(r["notice_date"])] for r in rows),
-        widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12), date_columns=(8, 10))
+        r["deadline_rule"] or "", date.fromisoformat(r["notice_date"]), "是" if r["due"] == "late" else "否"]
+        for r in rows), widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12, 10), date_columns=(8, 10))

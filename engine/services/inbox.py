@@ -63,8 +63,9 @@ class InboxRow:
     industry: str
     due: date | None
     days_left: int | None
-    urgency: str  # "late", "soon", "ok", or "" without a deadline
+    urgency: str  # of the task's own deadline: "late", "soon", "ok", or "" without one
     claimed_by: str | None
+    case_overdue: bool = False  # a legal period of the case ran out: the board lists it as overdue
 
 
 @dataclass
@@ -87,6 +88,11 @@ def urgency(due: date | None, today: date) -> str:
         return ""
     days = (due - today).days
     return "late" if days < 0 else "soon" if days <= SOON_DAYS else "ok"
+
+
+def _late(today: date) -> sa.ColumnElement[bool]:
+    """An open task is overdue as the board counts it: its own last day passed, or its case is overdue."""
+    return sa.or_(OpenTask.due < today, Case.overdue.is_(True))
 
 
 def _scoped(query: sa.Select, actor: Actor) -> sa.Select:
@@ -140,8 +146,8 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
     """One page (25 rows) of the actor's open tasks, filtered and sorted (``due``, ``case``, ``dimension``;
     a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox.
 
-    Counts read the ``open_tasks`` index alone (the department's slice of ``(department, due)`` for staff);
-    the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension sort) and only its rows are
+    Counts read the ``open_tasks`` index joined with the tasks' cases (a task of an overdue case counts as
+    overdue, as on the board); the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension sort) and only its rows are
     joined with their cases and enterprises. The county filter offers the city's counties (``intake.COUNTIES``,
     as intake and the case list do) rather than those of the inbox's tasks, which took a join of every task.
     """
@@ -152,16 +158,17 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
         soon = today + timedelta(days=SOON_DAYS)
         total, overdue, due_soon = session.execute(_tasks(
             actor, InboxFilters(), sa.func.count(),
-            sa.func.count(sa.case((OpenTask.due < today, 1))),
-            sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon), 1))))).one()
+            sa.func.count(sa.case((_late(today), 1))),
+            sa.func.count(sa.case((sa.and_(OpenTask.due >= today, OpenTask.due <= soon, ~_late(today)), 1))),
+            case=True)).one()
         if not unfiltered:
             total = session.scalar(_tasks(actor, filters, sa.func.count()))
         total = total or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
         ids = _page_ids(session, actor, filters, sort, order, (page - 1) * PAGE_SIZE)
-        found = {task.id: (task, dimension, enterprise) for task, dimension, enterprise in session.execute(
-            sa.select(OpenTask, Case.dimension, Enterprise)
+        found = {task.id: (task, dimension, enterprise, late) for task, dimension, enterprise, late in session.execute(
+            sa.select(OpenTask, Case.dimension, Enterprise, Case.overdue)
             .join(Case, Case.id == OpenTask.case_id)
             .outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)
             .where(OpenTask.id.in_(ids)))} if ids else {}
@@ -205,12 +212,12 @@ def _order(sort: str) -> list[Any]:
     return [primary, OpenTask.created_at, OpenTask.id]
 
 
-def _row(task: OpenTask, dimension: str, enterprise: Enterprise | None, today: date) -> InboxRow:
+def _row(task: OpenTask, dimension: str, enterprise: Enterprise | None, case_overdue: bool, today: date) -> InboxRow:
     name, code, county, industry = ("年度报告", "", "", "") if enterprise is None else (  # None: annual report
         enterprise.name, enterprise.credit_code, enterprise.county, enterprise.industry)
     return InboxRow(task.id, task.key, task.name, task.department, task.case_id, dimension, name, code, county,
-                    industry, task.due,
-                    (task.due - today).days if task.due else None, urgency(task.due, today), task.claimed_by)
+                    industry, task.due, (task.due - today).days if task.due else None,
+                    urgency(task.due, today), task.claimed_by, case_overdue)
 
 
 def task_schema(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:

@@ -142,3 +142,25 @@ def test_unknown_case_is_404_and_sign_in_is_required(login_as, client, make_case
     assert client.get(f"/cases/{case_id}").status_code == 302
     login_as("supervisor")
     assert client.get("/cases/9999").status_code == 404
+
+
+def test_the_case_page_and_the_task_page_name_each_recorded_action_alike(login_as, client, make_case, ctx):
+    from engine.services import cases, tasks
+    from webapp.pages.history import ACTIONS
+
+    case_id = make_case("energy_use", industry="flat_glass")
+    rectify = next(t for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])
+    firm = actor("enterprise", enterprise=ENTERPRISE_A)
+    tasks.claim_task(ctx, firm, rectify["id"])
+    tasks.release_task(ctx, firm, rectify["id"])
+    login_as("supervisor")
+
+    def actions(html: str) -> list[str]:
+        history = html[html.index('id="h-history"'):]
+        return [re.sub(r"<[^>]+>", "", cell).strip()
+                for cell in re.findall(r"<tr[^>]*>\s*<td[^>]*>[^<]*</td>\s*<td>[^<]*</td>\s*<td>(.*?)</td>", history, re.S)]
+
+    on_case = actions(client.get(f"/cases/{case_id}").get_data(as_text=True))
+    on_task = actions(client.get(f"/tasks/{rectify['id']}").get_data(as_text=True))
+    words = [str(ACTIONS[a]) for a in ("case_opened", "task_claimed", "task_released")]
+    assert [a.split("：")[0] for a in on_case] == [a.split("：")[0] for a in on_task] == words

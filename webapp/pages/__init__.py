@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         case_page,
         cases,
         form_editor,
+        history,
         inbox,
         modeler,
         processes,
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     for module in (inbox, cases, board, admin, public, case_page, modeler, statistics, processes, annual_report,
                    form_editor):
         app.register_blueprint(module.bp)
+    app.jinja_env.globals["history_actions"] = history.ACTIONS  # the case page's and the task page's history
 
     @app.errorhandler(CapexitError)
     def domain_error(exc: CapexitError):

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput, Problem
@@ -21,13 +20,6 @@ from webapp.pages.forms import describe, form_fields, parse_submission
 
 bp = Blueprint("inbox", __name__)
 
-ACTIONS = {
-    "case_opened": _l("立案并下达通知"), "task_completed": _l("办理"), "task_claimed": _l("认领"),
-    "task_released": _l("释放认领"), "timer_fired": _l("期限届满"), "case_compliant": _l("结案：整改达标"),
-    "case_exited": _l("结案：依法关闭退出"), "case_migrated": _l("迁移流程版本"),
-    "attachment_added": _l("上传附件"), "announcement_published": _l("发布公告"),
-    "announcement_withdrawn": _l("撤回公告"), "deadline_redated": _l("期限按更正后的休息日重新计算"),
-}
 
 
 class Names:
@@ -89,7 +81,7 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
     return render_template(
         "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"]), errors=errors or {},
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
-        actions=ACTIONS, describe=lambda e: describe(e["form"], e["detail"].get("data") or {}, language),
+        describe=lambda e: describe(e["form"], e["detail"].get("data") or {}, language),
         actor=current_actor(), title=view["name"],
     ), status
 

@@ -204,6 +204,11 @@ def test_the_year_runs_from_cases_to_a_published_report(app, ctx, work, client, 
         confirm(ctx, report.case_id, "market", [{"case_id": closed["0101"], "field": "equipment", "value": "x",
                                                  "reason": "不是本部门的"}])
     assert refused.value.problems[0].field == "corrections.0.case_id"
+    with pytest.raises(InvalidInput) as refused:  # the clock reads 2026-12-01: an exit cannot lie ahead
+        confirm(ctx, report.case_id, "market", [{"case_id": closed["0106"], "field": "exit_date",
+                                                 "value": "2026-12-02", "reason": "据现场核查更正日期"}])
+    assert refused.value.problems[0].field == "corrections.0.value"
+    assert "退出日期不能晚于今天（2026-12-01）" in refused.value.problems[0].message_zh
     fixed = {"case_id": closed["0106"], "field": "equipment", "value": "Φ219无缝钢管机组1套", "reason": "据现场核查更正名称"}
     confirm(ctx, report.case_id, "market", [fixed])
     for department in ("industry", "development", "environment", "emergency"):

@@ -175,7 +175,7 @@ def _record_confirmation(session: Session, report: AnnualReport, department: str
                          now: datetime, actor: Actor) -> None:
     listed = department_closures(session, report.year, department)
     corrections = data.get("corrections") or []
-    rows = apply_corrections(listed, corrections, report.year)
+    rows = apply_corrections(listed, corrections, report.year, now.astimezone(SHANGHAI).date())
     confirmations = json.loads(report.confirmations or "{}")
     confirmations[department] = {"by": actor.username, "at": now.isoformat(), "listed": [r["case_id"] for r in listed],
                                  "rows": rows, "corrections": corrections, "note": data.get("confirm_note", "")}
@@ -189,9 +189,10 @@ def department_closures(session: Session, year: int, department: str) -> list[di
     return [r for r in exited_rows(session, year) if r["lead_department"] == department]
 
 
-def apply_corrections(rows: list[dict[str, Any]], corrections: list[dict[str, Any]], year: int
-                      ) -> list[dict[str, Any]]:
-    """The rows with a department's corrections applied (``exclude`` drops a row); InvalidInput names the item."""
+def apply_corrections(rows: list[dict[str, Any]], corrections: list[dict[str, Any]], year: int,
+                      today: date | None = None) -> list[dict[str, Any]]:
+    """The rows with a department's corrections applied (``exclude`` drops a row); InvalidInput names the item.
+    A corrected exit date may not be after ``today`` (an exit is something that has happened)."""
     by_id = {r["case_id"]: {**r, "corrections": []} for r in rows}
     dropped: set[int] = set()
     problems = []
@@ -207,7 +208,7 @@ def apply_corrections(rows: list[dict[str, Any]], corrections: list[dict[str, An
             dropped.add(case_id)
             row["corrections"].append(_note(field, "", "", item))
             continue
-        value, error = _corrected_value(field, str(item.get("value") or "").strip(), year)
+        value, error = _corrected_value(field, str(item.get("value") or "").strip(), year, today)
         if error:
             problems.append(Problem(f"第 {i + 1} 条更正：{error[0]}", f"correction {i + 1}: {error[1]}",
                                     field=f"corrections.{i}.value"))
@@ -224,7 +225,7 @@ def _note(field: str, before: Any, after: Any, item: dict[str, Any]) -> dict[str
             "reason": str(item.get("reason", ""))}
 
 
-def _corrected_value(field: str, raw: str, year: int) -> tuple[Any, tuple[str, str] | None]:
+def _corrected_value(field: str, raw: str, year: int, today: date | None) -> tuple[Any, tuple[str, str] | None]:
     if not raw:
         return None, ("请填写更正后的值", "a corrected value is required")
     if field == "capacity_tpy":
@@ -242,6 +243,8 @@ def _corrected_value(field: str, raw: str, year: int) -> tuple[Any, tuple[str, s
             return None, ("日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD")
         if day.year != year:
             return None, (f"退出日期不在{year}年，应选择“不计入本年度”", f"the exit date is not in {year}: exclude it")
+        if today is not None and day > today:
+            return None, (f"退出日期不能晚于今天（{today}）", f"the exit date cannot be after today ({today})")
         return day.isoformat(), None
     if field == "industry":
         if raw not in INDUSTRIES:

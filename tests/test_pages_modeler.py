@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -38,6 +40,8 @@ def test_owner_gets_the_modeler_and_others_are_refused(login_as, client):
     assert 'data-deploy-url="/modeler/environmental/deploy"' in html
     listing = owner.get("/modeler/").get_data(as_text=True)
     assert "/modeler/environmental" in listing and "closure_measures" in listing
+    deployers = re.findall(r"<tr[^>]*>.*?</tr>", listing, re.S)
+    assert deployers and all(">system<" not in row for row in deployers) and "<td>系统</td>" in listing
     assert owner.get("/modeler/no_such_process").status_code == 404
     owner.post("/logout", data={"csrf_token": csrf_from(html)})
     staff = login_as("staff", department="environment")

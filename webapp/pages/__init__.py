@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask, abort, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.context import Actor
@@ -62,6 +63,11 @@ def init_app(app: Flask) -> None:
                    form_editor):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["history_actions"] = history.ACTIONS  # the case page's and the task page's history
+
+    @app.template_filter("who")
+    def who(username: str | None) -> str:
+        """Who did something, as pages show it: the engine's own steps (timers, imports) as 系统/System."""
+        return _("系统") if username == "system" else username or ""
 
     @app.errorhandler(CapexitError)
     def domain_error(exc: CapexitError):

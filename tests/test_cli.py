@@ -219,3 +219,20 @@ def test_a_case_whose_timers_cannot_fire_is_named_and_the_command_fails(cli, db_
     assert f"could not be fired (see the log); they stay due: {due[0]}" in result.output
     assert re.search(rf"fired {len(due) - 1} timers", result.output), result.output
     assert [c for (c,) in query(db_path, "SELECT DISTINCT case_id FROM waiting_timers WHERE fires")] == [due[0]]
+
+
+def test_calendar_set_and_resettle_move_running_deadlines(cli, db_path):
+    assert cli("demo").exit_code == 0
+    due = scalar(db_path, "SELECT count(*) FROM cases WHERE deadline = '2026-09-02'")
+    assert due >= 2
+    result = cli("calendar", "set", "2026-09-02", "--rest", "--note", "临时调整")
+    assert result.exit_code == 0 and f"running deadlines calculated again: {due} case(s)" in result.output
+    assert scalar(db_path, "SELECT count(*) FROM cases WHERE deadline = '2026-09-03'") == due
+    # the calendar changes under the running deadlines without a correction (new holiday data): resettle
+    with sa.create_engine(f"sqlite:///{db_path}").begin() as conn:
+        conn.execute(sa.text("UPDATE rest_day_overrides SET is_working_day = 1 WHERE day = '2026-09-02'"))
+    result = cli("calendar", "resettle")
+    assert result.exit_code == 0 and f"running deadlines calculated again: {due} case(s)" in result.output
+    assert scalar(db_path, "SELECT count(*) FROM cases WHERE deadline = '2026-09-02'") == due
+    assert scalar(db_path, "SELECT count(*) FROM audit_events WHERE action = 'deadline_redated'") == 2 * due
+    assert "calculated again: 0 case(s)" in cli("calendar", "resettle").output  # nothing left to move

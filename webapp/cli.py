@@ -228,6 +228,17 @@ def calendar_list() -> None:
         click.echo(f"{row['day']} {'working' if row['working'] else 'rest'} {row['note']}")
 
 
+@calendar.command("resettle")
+def calendar_resettle() -> None:
+    """Settle every running deadline again under the calendar as it now stands (after an update of the published
+    holiday data); each moved case records why."""
+    from engine.services.redating import resettle_all
+
+    moved = resettle_all(_ctx(_app()), SYSTEM)
+    click.echo(f"running deadlines calculated again: {len(moved)} case(s)"
+               f"{' (' + ', '.join(map(str, moved)) + ')' if moved else ''}")
+
+
 @main.command()
 @click.option("--quick", is_flag=True, help="smaller sizes; finishes within a minute")
 @click.option("--scale", is_flag=True, help="the scale benchmark: many cases on SQLite and PostgreSQL, HTTP "

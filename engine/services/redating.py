@@ -1,17 +1,21 @@
-"""Running deadlines settled again after a rest-day correction (Civil Code art. 203).
+"""Running deadlines settled again when the rest-day calendar changes (Civil Code art. 203).
 
 A period whose last day is a rest day ends on the next working day. When an administrator
 corrects the calendar (a newly announced holiday, a swapped working day), each running
 deadline that the corrected day changes is settled again from its basis, in the
-correction's own transaction. The case's waiting timers, its deadline and rule, the due
-dates of its open tasks and its board rows all move with it, and the case's history says
-why.
+correction's own transaction (``redate_running``). The case's waiting timers, its deadline
+and rule, the due dates of its open tasks and its board rows all move with it, and the
+case's history says why.
 
 A correction of ``day`` can change a deadline only when the period's own last day
 (``Basis.nominal``) is on or before ``day`` and the settled last day is on or after it, with
 rest days in between. So the only candidates are the open cases whose recorded last day lies
 between ``day`` and the first working day from ``day`` under the calendar before the correction.
-A deadline that has already run out keeps its day: its timer has fired, or fires on the next sweep.
+
+When the published calendar itself changes (a release of the holiday data with a year's
+arrangements that were an estimate before), ``resettle_all`` settles every running deadline
+again under the calendar as it now stands, one case per transaction. A deadline that has
+already run out keeps its day: its timer has fired, or fires on the next sweep.
 """
 
 from __future__ import annotations
@@ -35,20 +39,44 @@ def redate_running(ctx: EngineContext, session: Session, day: date, before: Rest
     candidates = session.scalars(
         sa.select(Case).where(Case.status == CaseStatus.OPEN, Case.deadline >= day,
                               Case.deadline <= before.next_working_day(day)).order_by(Case.id)).all()
+    return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, day)]
+
+
+def resettle_all(ctx: EngineContext, actor: Actor) -> list[int]:
+    """Settle every running deadline again under the calendar as it now stands, one case per transaction;
+    returns the ids of the cases whose deadline moved."""
+    with ctx.unit_of_work() as session:
+        today = ctx.today(session)
+        ids = session.scalars(sa.select(Case.id).where(Case.status == CaseStatus.OPEN, Case.deadline >= today)
+                              .order_by(Case.id)).all()
     moved = []
-    for case in candidates:
-        workflow, bundle = instances.load(ctx, session, case)
-        old = instances.current_deadline(workflow)
-        if old is None or old.basis is None or not old.basis.nominal <= day <= old.last_day or old.due_at <= now:
-            continue
-        new = resettle(old.basis, after)
-        if new.last_day == old.last_day:
-            continue
-        timers = runner.redate_deadline(workflow, old.due_at, new.timer_value, new.last_day.isoformat())
-        instances.remember_deadline(workflow, new)
-        instances.save(session, case, workflow, bundle, now)
-        instances.audit(session, case.id, now, actor.username, "deadline_redated", day=day.isoformat(),
-                        deadline_before=old.last_day.isoformat(), deadline=new.last_day.isoformat(),
-                        timers=timers, rule=new.rule, rule_en=new.rule_en)
-        moved.append(case.id)
+    for case_id in ids:
+        with ctx.unit_of_work() as session:
+            case = session.get(Case, case_id)
+            if case is not None and _redate(ctx, session, case, ctx.calendar(session), ctx.now(session), actor):
+                moved.append(case_id)
     return moved
+
+
+def _redate(ctx: EngineContext, session: Session, case: Case, calendar: RestDayCalendar, now: datetime,
+            actor: Actor, day: date | None = None) -> bool:
+    """Settle the case's running deadline again under ``calendar`` (only if ``day``, when given, lies between its
+    own last day and its settled one), save and audit it; whether it moved."""
+    if case.status != CaseStatus.OPEN:
+        return False
+    workflow, bundle = instances.load(ctx, session, case)
+    old = instances.current_deadline(workflow)
+    if old is None or old.basis is None or old.due_at <= now:
+        return False
+    if day is not None and not old.basis.nominal <= day <= old.last_day:
+        return False
+    new = resettle(old.basis, calendar)
+    if new.last_day == old.last_day and new.rule == old.rule:
+        return False
+    timers = runner.redate_deadline(workflow, old.due_at, new.timer_value, new.last_day.isoformat())
+    instances.remember_deadline(workflow, new)
+    instances.save(session, case, workflow, bundle, now)
+    instances.audit(session, case.id, now, actor.username, "deadline_redated", day=day.isoformat() if day else None,
+                    deadline_before=old.last_day.isoformat(), deadline=new.last_day.isoformat(), timers=timers,
+                    rule=new.rule, rule_en=new.rule_en)
+    return True

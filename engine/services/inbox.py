@@ -147,9 +147,10 @@ def inbox_page(ctx: EngineContext, actor: Actor, filters: InboxFilters, page: in
     a leading ``-`` reverses), with the overdue and due-soon counts of the whole inbox.
 
     Counts read the ``open_tasks`` index joined with the tasks' cases (a task of an overdue case counts as
-    overdue, as on the board); the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension sort) and only its rows are
-    joined with their cases and enterprises. The county filter offers the city's counties (``intake.COUNTIES``,
-    as intake and the case list do) rather than those of the inbox's tasks, which took a join of every task.
+    overdue, as on the board); the page is chosen on ``open_tasks`` (joined with ``cases`` for the dimension
+    sort) and only its rows are joined with their cases and enterprises. The county filter offers the city's
+    counties (``intake.COUNTIES``, as intake and the case list do) rather than those of the inbox's tasks, which
+    took a join of every task.
     """
     order = _order(sort)
     unfiltered = filters == InboxFilters()

@@ -213,7 +213,8 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
              if tid in want_tasks and row.due != want_tasks[tid].due]  # a deadline settled again
     if moved:
         conn.execute(_MOVE_TASKS, moved)
-    kept = [OpenTask(case_id=case.id, **{**{c.key: row._mapping[c.key] for c in _TASK_COLUMNS}, "due": want_tasks[tid].due})
+    kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS if c.key != "due"},
+                     due=want_tasks[tid].due)  # the position's due: the row has it now, moved or not
             for tid, row in have_tasks.items() if tid in want_tasks]
     open_now = sorted(kept, key=lambda t: t.created_at) + [OpenTask(**row) for row in new]
     want_timers = {t.id: (t, True) for t in pos.timers} | {t.id: (t, False) for t in clocks}

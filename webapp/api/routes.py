@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import g, request
 
 from engine.errors import InvalidInput, PermissionDenied
 from engine.permissions import may_deploy
@@ -10,6 +10,7 @@ from engine.services import cases, deployments, inbox, reports, tasks, timers, u
 from webapp.api import api, authenticated, error_response, json_body, language, request_json
 from webapp.extensions import engine_context
 from webapp.login_limits import limiter
+from webapp.pages import xlsx_download
 from webapp.pages.forms import parse_submission
 
 
@@ -109,5 +110,4 @@ def show_definition(process_id: str):
 @authenticated
 def annual_report(year: int):
     content = reports.annual_workbook(engine_context(), g.actor, year)
-    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=capexit-annual-{year}.xlsx"})
+    return xlsx_download(content, f"capexit-annual-{year}.xlsx")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,6 +14,7 @@ from engine.context import Actor
 from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
 
 STATUS = {InvalidInput: 400, DefinitionInvalid: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def current_actor() -> Actor:
@@ -24,6 +25,11 @@ def current_actor() -> Actor:
 def lang() -> str:
     """The page's language code (``zh`` or ``en``)."""
     return "en" if str(get_locale()).startswith("en") else "zh"
+
+
+def xlsx_download(content: bytes, filename: str) -> Response:
+    """An .xlsx workbook as a download named ``filename``."""
+    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def roles_required(*roles: str) -> Callable:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,7 +21,7 @@ from engine.errors import Conflict, InvalidInput
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
 from engine.services import annual, reports, tasks
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, xlsx_download
 
 bp = Blueprint("annual", __name__)
 
@@ -67,8 +67,7 @@ def report(year: int):
 def workbook(year: int):
     view = annual.report_view(engine_context(), _viewer(), _year(year))
     name = f"capexit-annual-{year}{'' if view['status'] == 'published' else '-preliminary'}.xlsx"
-    return Response(reports.workbook(view), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return xlsx_download(reports.workbook(view), name)
 
 
 def _render_task(task_id: str, *, values: Any = None, errors: list[str] | None = None, headline: str | None = None,

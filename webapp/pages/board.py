@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.clock import SHANGHAI, iso
@@ -14,7 +14,7 @@ from engine.parties import DIMENSIONS, PARTIES, PARTY_CODES, party_name
 from engine.services import annual, timers
 from engine.services import board as board_service
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, xlsx_download
 
 bp = Blueprint("board", __name__)
 
@@ -83,9 +83,8 @@ def board():
 @bp.get("/board/export.xlsx")
 @roles_required("supervisor", "admin")
 def export():
-    data = board_service.export_workbook(engine_context(), current_actor(), _filters())
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=capexit-board.xlsx"})
+    return xlsx_download(board_service.export_workbook(engine_context(), current_actor(), _filters()),
+                         "capexit-board.xlsx")
 
 
 @bp.get("/board/data.json")

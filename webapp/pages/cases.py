@@ -6,7 +6,7 @@ case page itself (``/cases/<id>``) is ``webapp.pages.case_page``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, PermissionDenied, Problem
@@ -14,7 +14,7 @@ from engine.parties import DIMENSIONS, default_lead
 from engine.services import case_list as listing
 from engine.services import intake
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, xlsx_download
 
 bp = Blueprint("cases", __name__)
 
@@ -46,9 +46,7 @@ def case_list():
 @bp.get("/cases/export.xlsx")
 @roles_required()
 def case_export():
-    data = listing.export_workbook(engine_context(), current_actor(), _filters())
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=capexit-cases.xlsx"})
+    return xlsx_download(listing.export_workbook(engine_context(), current_actor(), _filters()), "capexit-cases.xlsx")
 
 
 def _may_intake() -> bool:

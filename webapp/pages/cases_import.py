@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput
 from engine.services import bulk_import, intake
 from engine.services import case_list as listing
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import XLSX, current_actor, lang, roles_required, xlsx_download
 from webapp.pages.cases import INTAKE_ROLES, bp
 
 MAX_UPLOAD = 5 * 1024 * 1024
 CHUNK = 5
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Browsers send the registered type; some send a generic one when the system does not know .xlsx.
 ACCEPTED_TYPES = (XLSX, "application/octet-stream", "application/zip", "application/x-zip-compressed", "")
 
@@ -74,8 +73,7 @@ def import_receive():
 @bp.get("/cases/import/template.xlsx")
 @roles_required(*INTAKE_ROLES)
 def import_template():
-    return Response(bulk_import.template_workbook(), mimetype=XLSX,
-                    headers={"Content-Disposition": "attachment; filename=capexit-import-template.xlsx"})
+    return xlsx_download(bulk_import.template_workbook(), "capexit-import-template.xlsx")
 
 
 @bp.get("/cases/import/<token>")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
 from engine.services import statistics as statistics_service
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, xlsx_download
 
 bp = Blueprint("statistics", __name__)
 
@@ -78,6 +78,4 @@ def data():
 def export():
     figures = _load()
     name = f"statistics-{figures.filters.year}.xlsx"
-    return Response(statistics_service.workbook(figures),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return xlsx_download(statistics_service.workbook(figures), name)

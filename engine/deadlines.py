@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar as _stdlib_calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ __all__ = [
     "deadline_on",
     "days_left",
     "resettle",
+    "EXTENSION_MARK",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,18 +32,54 @@ _LAW_203 = "民法典第二百零三条"
 _LAW_201_203_EN = "Civil Code of the PRC, arts. 201-203"
 _LAW_202_203_EN = "Civil Code of the PRC, arts. 202-203"
 _LAW_203_EN = "Civil Code of the PRC, art. 203"
+EXTENSION_MARK = "基础上延长"  # in the rule of every extended period (the correction of a rest day looks for it)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """What an extended period adds to: the basis of the period it extends (``of``), counted on from that period's
+    settled last day by ``months`` (the rule names ``original_last_day`` when it was given)."""
+
+    of: Basis
+    months: int
+    original_last_day: date | None = None
 
 
 @dataclass(frozen=True)
 class Basis:
     """What a deadline was settled from: the period's own last day before the rest-day rule (``nominal``), and the
-    rule's head and law in both languages. Settling it again under a corrected calendar gives the deadline anew."""
+    rule's head and law in both languages. Settling it again under a corrected calendar gives the deadline anew;
+    an extension's basis also keeps the period it extends, which is settled again first."""
 
     nominal: date
     head: str
     head_en: str
     law: str
     law_en: str
+    extension: Extension | None = None
+
+    @property
+    def first_nominal(self) -> date:
+        """The own last day of the first period of the chain (the period itself when it extends none)."""
+        return self.extension.of.first_nominal if self.extension is not None else self.nominal
+
+    def as_dict(self) -> dict:
+        """The basis as JSON-ready data (what an instance stores)."""
+        out: dict = {"nominal": self.nominal.isoformat(), "head": self.head, "head_en": self.head_en,
+                     "law": self.law, "law_en": self.law_en}
+        if self.extension is not None:
+            ext = self.extension
+            out["extension"] = {"of": ext.of.as_dict(), "months": ext.months, "original_last_day":
+                                ext.original_last_day.isoformat() if ext.original_last_day else None}
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Basis:
+        """The basis ``as_dict`` gave."""
+        ext = raw.get("extension")
+        return cls(date.fromisoformat(raw["nominal"]), raw["head"], raw["head_en"], raw["law"], raw["law_en"],
+                   Extension(cls.from_dict(ext["of"]), ext["months"], date.fromisoformat(ext["original_last_day"])
+                             if ext.get("original_last_day") else None) if ext else None)
 
 
 @dataclass(frozen=True)
@@ -124,7 +161,13 @@ def _settle(
 
 
 def resettle(basis: Basis, calendar: RestDayCalendar) -> Deadline:
-    """The deadline ``basis`` gives under ``calendar`` (art. 203 applied again, e.g. after a rest-day correction)."""
+    """The deadline ``basis`` gives under ``calendar`` (art. 203 applied again, e.g. after a rest-day correction).
+
+    An extension is counted again from the extended period's last day as that settles now.
+    """
+    if basis.extension is not None:
+        ext = basis.extension
+        return extend(resettle(ext.of, calendar), ext.months, calendar, original_last_day=ext.original_last_day)
     return _settle(basis.nominal, calendar, basis.head, basis.head_en, basis.law, basis.law_en)
 
 
@@ -174,12 +217,16 @@ def extend(
     if original_last_day is not None and _check_date(original_last_day, "original_last_day") != base:
         head = f"原定期限{original_last_day.isoformat()}，"
         head_en = f"originally due {original_last_day.isoformat()}; "
-    head += f"在现行期限{base.isoformat()}基础上延长{months}个月，届满日{nominal.isoformat()}"
+    head += f"在现行期限{base.isoformat()}{EXTENSION_MARK}{months}个月，届满日{nominal.isoformat()}"
     head_en += (
         f"extended by {_months_en(months)} from the current last day {base.isoformat()}; "
         f"new last day {nominal.isoformat()}"
     )
-    return _settle(nominal, calendar, head, head_en, _LAW_202_203, _LAW_202_203_EN)
+    extended = _settle(nominal, calendar, head, head_en, _LAW_202_203, _LAW_202_203_EN)
+    if current.basis is None:  # a period stored without its basis: the extension cannot follow it
+        return extended
+    return replace(extended, basis=replace(extended.basis, extension=Extension(current.basis, months,
+                                                                               original_last_day)))
 
 
 def deadline_on(day: date, calendar: RestDayCalendar, *, source: str) -> Deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from engine.calendar import RestDayCalendar
 from engine.deadlines import (
+    Basis,
     Deadline,
     add_months,
     basis_of_rule,
@@ -271,8 +273,10 @@ def test_a_rules_text_gives_back_the_basis_it_was_settled_from(notice, months, e
     first = deadline_for(notice, months, cal)
     for made in (first, extend(first, extra, cal, original_last_day=first.last_day - timedelta(days=1)),
                  deadline_on(set_on, cal, source="停产整顿决定书（限期）")):
-        assert basis_of_rule(made.rule, made.rule_en) == made.basis
+        # the text names no chain: an extension read back from its rule stands alone
+        assert basis_of_rule(made.rule, made.rule_en) == replace(made.basis, extension=None)
         assert resettle(made.basis, cal) == made
+        assert Basis.from_dict(made.basis.as_dict()) == made.basis
 
 
 def test_settling_again_under_a_corrected_calendar(cal):
@@ -281,3 +285,16 @@ def test_settling_again_under_a_corrected_calendar(cal):
     assert corrected.last_day == date(2026, 9, 3) and corrected.basis == made.basis
     assert corrected.rule.startswith(made.basis.head) and "顺延至其后第一个工作日2026-09-03" in corrected.rule
     assert basis_of_rule("整改期限另行通知", "to be notified") is None
+
+
+def test_an_extension_follows_the_period_it_extends_when_that_is_settled_again(cal):
+    first = deadline_for(date(2026, 3, 2), 6, cal)  # last day Wednesday 2026-09-02
+    extended = extend(first, 3, cal)  # from 09-02: Wednesday 2026-12-02
+    assert extended.last_day == date(2026, 12, 2) and extended.basis.first_nominal == date(2026, 9, 2)
+    corrected = RestDayCalendar({date(2026, 9, 2): False})  # 09-02 is a rest day after all: the period ends 09-03
+    again = resettle(extended.basis, corrected)
+    assert again.last_day == date(2026, 12, 3)  # 09-03 + 3 months, a Thursday
+    assert "在现行期限2026-09-03基础上延长3个月，届满日2026-12-03" in again.rule
+    assert again == extend(resettle(first.basis, corrected), 3, corrected)
+    legacy = extend(replace(first, basis=None), 3, cal)  # a period stored without its basis
+    assert legacy.basis.extension is None and resettle(legacy.basis, corrected).last_day == date(2026, 12, 2)

@@ -92,6 +92,32 @@ def test_a_deadline_that_has_run_out_keeps_its_day(ctx, make_case):
     assert _timer_due(ctx, case_id) == [datetime(2026, 9, 2, 16, 0, tzinfo=UTC)]
 
 
+def test_an_extended_deadline_follows_a_correction_of_the_period_it_extends(ctx, make_case, work):
+    case_id = make_case("energy_use", industry="flat_glass")  # last day Wednesday 2026-09-02
+    other = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)
+    timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-08-03T09:00:00+08:00"))
+    for extended in (case_id, other):
+        work(extended, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备供货周期长"})
+        work(extended, "review_extension", {"approved": True, "opinion": "同意延期2个月"})
+    assert _case(ctx, case_id)["deadline"] == "2026-11-02"  # 09-02 + 2 months, a Monday
+    with ctx.unit_of_work() as session:  # as an extension granted before its basis kept the period it extends
+        case = session.get(Case, other)
+        workflow, bundle = instances.load(ctx, session, case)
+        workflow.data["deadline"]["basis"].pop("extension", None)
+        instances.save(session, case, workflow, bundle, ctx.now(session))
+
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="临时调整") == [case_id]
+    ctx.workflows = WorkflowCache()  # as after a restart: what follows reads the stored instances
+    case = _case(ctx, case_id)
+    assert case["deadline"] == "2026-11-03"  # the period it extends ends 09-03 now
+    assert "在现行期限2026-09-03基础上延长2个月，届满日2026-11-03" in case["deadline_rule"]
+    assert [t["due"] for t in case["open_tasks"]] == ["2026-11-03"]
+    assert _timer_due(ctx, case_id) == [datetime(2026, 11, 3, 16, 0, tzinfo=UTC)]
+    assert _case(ctx, other)["deadline"] == "2026-11-02"
+    timers.advance_clock(ctx, SUPERVISOR, to="2026-11-04T00:00:00+08:00")
+    assert [t["key"] for t in _case(ctx, case_id)["open_tasks"]] == ["government_approval"]
+
+
 def test_override_makes_a_weekday_a_rest_day(ctx, make_case):
     # Notice 2026-03-02 + 6 months -> Wednesday 2026-09-02, a working day.
     first = cases.get_case(ctx, actor("supervisor"), make_case("energy_use"))

@@ -44,9 +44,7 @@ def remember_deadline(workflow: BpmnWorkflow, deadline: Deadline) -> dict[str, A
         "due_at": deadline.timer_value,
     }
     if deadline.basis is not None:
-        basis = deadline.basis
-        workflow.data["deadline"]["basis"] = {"nominal": basis.nominal.isoformat(), "head": basis.head,
-                                              "head_en": basis.head_en, "law": basis.law, "law_en": basis.law_en}
+        workflow.data["deadline"]["basis"] = deadline.basis.as_dict()
     return {"deadline_at": deadline.timer_value, "deadline_last_day": deadline.last_day.isoformat()}
 
 
@@ -57,8 +55,7 @@ def current_deadline(workflow: BpmnWorkflow) -> Deadline | None:
     if not raw:
         return None
     stored = raw.get("basis")
-    basis = (Basis(date.fromisoformat(stored["nominal"]), stored["head"], stored["head_en"], stored["law"],
-                   stored["law_en"]) if stored else basis_of_rule(raw["rule"], raw["rule_en"]))
+    basis = Basis.from_dict(stored) if stored else basis_of_rule(raw["rule"], raw["rule_en"])
     return Deadline(date.fromisoformat(raw["last_day"]), datetime.fromisoformat(raw["due_at"]), raw["rule"],
                     raw["rule_en"], basis)
 

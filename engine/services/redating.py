@@ -12,6 +12,11 @@ A correction of ``day`` can change a deadline only when the period's own last da
 rest days in between. So the only candidates are the open cases whose recorded last day lies
 between ``day`` and the first working day from ``day`` under the calendar before the correction.
 
+An extension is counted from the last day of the period it extends (DOMAIN.md: "adds to the original
+deadline"), so when a correction moves that last day, the extended deadline follows it: the extension's
+basis keeps the period it extends, and the candidates also take the extended deadlines (their rule says
+``基础上延长``) up to ``MAX_EXTENSION_MONTHS`` after that last day.
+
 When the published calendar itself changes (a release of the holiday data with a year's
 arrangements that were an estimate before), ``resettle_all`` settles every running deadline
 again under the calendar as it now stands, one case per transaction. A deadline that has
@@ -28,17 +33,22 @@ from sqlalchemy.orm import Session
 from engine import runner
 from engine.calendar import RestDayCalendar
 from engine.context import Actor, EngineContext
-from engine.deadlines import resettle
+from engine.deadlines import EXTENSION_MARK, add_months, resettle
 from engine.models import Case, CaseStatus
 from engine.services import instances
+from engine.services.tasks import MAX_EXTENSION_MONTHS
 
 
 def redate_running(ctx: EngineContext, session: Session, day: date, before: RestDayCalendar,
                    after: RestDayCalendar, now: datetime, actor: Actor) -> list[int]:
     """Settle again, under ``after``, the running deadlines a correction of ``day`` changes; returns the case ids."""
+    settled = before.next_working_day(day)
+    extended_until = before.next_working_day(add_months(settled, MAX_EXTENSION_MONTHS))
     candidates = session.scalars(
-        sa.select(Case).where(Case.status == CaseStatus.OPEN, Case.deadline >= day,
-                              Case.deadline <= before.next_working_day(day)).order_by(Case.id)).all()
+        sa.select(Case).where(Case.status == CaseStatus.OPEN, Case.deadline >= day, sa.or_(
+            Case.deadline <= settled,
+            sa.and_(Case.deadline <= extended_until, Case.deadline_rule.contains(EXTENSION_MARK))))
+        .order_by(Case.id)).all()
     return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, day)]
 
 
@@ -68,7 +78,7 @@ def _redate(ctx: EngineContext, session: Session, case: Case, calendar: RestDayC
     old = instances.current_deadline(workflow)
     if old is None or old.basis is None or old.due_at <= now:
         return False
-    if day is not None and not old.basis.nominal <= day <= old.last_day:
+    if day is not None and not old.basis.first_nominal <= day <= old.last_day:
         return False
     new = resettle(old.basis, calendar)
     if new.last_day == old.last_day and new.rule == old.rule:

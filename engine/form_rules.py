@@ -10,7 +10,8 @@ syntax (line and column from the decoder), nesting depth, the JSON Schema 2020-1
 meta-schema (every error with its path), then our rules: the top level is ``type: object``
 with ``properties``; property names ``^[a-z][a-z0-9_]*$``; titles are Chinese text;
 ``required`` names only properties; references stay inside the document; ``x-notAfterToday``
-(a date of something that has happened) is a boolean on a top-level date field; and the fields of
+(a date of something that has happened) is a boolean on a top-level date field; ``x-en`` (the English
+overlay, ``engine.form_english``) is an object of English strings, its labels naming enum values; and the fields of
 DESIGN.md's contract table keep their names, types and values. Against the latest stored
 version: ``widget_problems`` keeps fields to the types the task page has inputs for, and
 ``protected_problems`` refuses removing a property, or changing its type, while a deployed
@@ -29,6 +30,7 @@ from urllib.parse import unquote
 import jsonschema
 
 from engine.errors import Problem
+from engine.form_english import english_problems
 from engine.form_reads import Read
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.schema\.json$")
@@ -369,7 +371,8 @@ def check_text(key: Any, text: Any) -> tuple[dict | None, Located | None, list[P
         return schema if isinstance(schema, dict) else None, located, problems + meta
     problems += _rule_problems(schema, located)
     if isinstance(schema, dict):
-        problems += not_after_today_problems(schema, located) + contract_problems(key, schema, located)
+        problems += not_after_today_problems(schema, located) + english_problems(schema, located)
+        problems += contract_problems(key, schema, located)
     return schema if isinstance(schema, dict) else None, located, problems
 
 

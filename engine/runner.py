@@ -40,6 +40,7 @@ class OpenUserTask:
     form: str | None
     due: date | None
     deadline_running: bool = False
+    name_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ def position(workflow: BpmnWorkflow, bundle: SpecBundle) -> Position:
             form=props.get("formJsonSchemaFilename"),
             due=_due_date(task, props) or (due_by_parent.get(task.parent.id) if task.parent else None),
             deadline_running=props.get("deadlineRunning") == "true",
+            name_en=props.get("nameEn") or None,
         ))
     out.finished = workflow.is_completed()
     if out.finished:

@@ -22,18 +22,79 @@ LANES = {
 }
 
 
+# English names of the elements people see in step lists and histories (property ``nameEn``), by Chinese name.
+# Gateways and flows are not listed anywhere, so they have none. Every listed element needs an entry here.
+NAMES_EN = {
+    # start and end events
+    "下达整改通知": "Rectification notice issued",
+    "下达停产整顿通知": "Notice to suspend production for rectification issued",
+    "下达淘汰装备通知": "Notice to eliminate equipment issued",
+    "下达退出通知": "Exit notice issued",
+    "关停退出": "Closure and exit",
+    "整改达标": "Rectified to standard",
+    "差别化价格已执行": "Differential prices in force",
+    "后续措施完成": "Follow-up measures completed",
+    "12月1日启动年度汇总": "Annual summary started on 1 December",
+    "报告公布": "Report published",
+    # deadline timers
+    "整改期限届满": "Rectification period expired",
+    "治理期限届满": "Treatment period expired",
+    "拆除期限届满": "Dismantling deadline expired",
+    "退出期限届满": "Exit deadline expired",
+    # call activity
+    "关停后续措施": "Follow-up measures after closure",
+    # user tasks
+    "企业整改": "Rectification by the enterprise",
+    "审核延期申请": "Review of the extension request",
+    "复查验收": "Re-inspection",
+    "审批关停": "Approval of closure",
+    "下达关停决定": "Closure order",
+    "执行差别化电价水价": "Differential electricity and water prices",
+    "解除差别化电价水价": "Lifting of differential electricity and water prices",
+    "确定限期治理期限": "Time limit for treatment",
+    "限期治理": "Treatment within a time limit",
+    "责令停产整改": "Order to stop production and rectify",
+    "责令立即停产停业整顿": "Order to suspend production and business at once for rectification",
+    "认定拆除条件": "Assessment of whether dismantling is possible",
+    "断水断电并封存主体设备": "Cutting water and power and sealing the main equipment",
+    "企业公开承诺不再恢复生产": "Public commitment not to resume production",
+    "网站公告接受社会监督": "Public announcement on the website for public supervision",
+    "拆除主体设备": "Dismantling of the main equipment",
+    "排查认定淘汰类项目": "Screening of items in the elimination category",
+    "报告退出情况": "Report on the exit",
+    "登记退出产能": "Record of the capacity exited",
+    "职工安置方案": "Worker resettlement plan",
+    "审核职工安置和转产专项资金": "Review of special funds for worker resettlement and conversion",
+    "通报吊销相关证照": "Notice to revoke licences",
+    "报请注销生产许可证": "Request to cancel the production licence",
+    "纳入信用平台并公布": "Credit platform listing and publication",
+    "落实差别化信贷政策": "Differential credit policy",
+    "严控新增授信压缩贷款": "No new credit and reduction of loans",
+    "腾退土地分类处置": "Disposal of the vacated land",
+    "土地收入安排职工安置费用": "Land revenue for worker resettlement costs",
+    "确认本部门年度关停退出清单": "Confirmation of the department's annual closure list",
+    "汇总全市落后产能退出情况": "Compilation of the city's exit of outdated capacity",
+    "审定年度报告": "Approval of the annual report",
+}
+
+
+def named(name, props=None):
+    """Properties of an element people see listed: ``props`` then its English name (``nameEn``)."""
+    return {**(props or {}), "nameEn": NAMES_EN[name]}
+
+
 def start(id, name, lane):
-    return dict(id=id, type="startEvent", name=name, lane=lane)
+    return dict(id=id, type="startEvent", name=name, lane=lane, props=named(name))
 
 
 def end(id, name, lane, status=None):
     return dict(id=id, type="endEvent", name=name, lane=lane,
-                props={"caseStatus": status} if status else {})
+                props=named(name, {"caseStatus": status} if status else {}))
 
 
 def task(id, name, lane, clause, wording):
     return dict(id=id, type="userTask", name=name, lane=lane,
-                props={"formJsonSchemaFilename": f"{id}.schema.json"},
+                props=named(name, {"formJsonSchemaFilename": f"{id}.schema.json"}),
                 doc=f"依据{clause}：“{wording}”。")
 
 
@@ -55,11 +116,11 @@ def timer(id, host, name, clause, months=None, field=None):
     rule = {"deadlineRule": "statutory", "months": str(months)} if months else \
         {"deadlineRule": "field", "field": field}
     return dict(id=id, type="boundaryEvent", name=name, host=host,
-                props={**rule, "clause": clause})
+                props=named(name, {**rule, "clause": clause}))
 
 
 def call(id, name, lane, called):
-    return dict(id=id, type="callActivity", name=name, lane=lane, called=called)
+    return dict(id=id, type="callActivity", name=name, lane=lane, called=called, props=named(name))
 
 
 def flow(source, target, cond=None, default=False, name=None):

@@ -41,7 +41,7 @@ def annual_task(id, name, lane, clause):
 
 def published(id, name, lane):
     node = end(id, name, lane)
-    node["props"] = {"reportStatus": "published"}
+    node["props"] = {"reportStatus": "published", **node["props"]}
     return node
 
 

@@ -382,6 +382,16 @@ def publish(ctx, case_id: int) -> None:
                         {"approved": True, "opinion": "同意公布"})
 
 
+def test_the_task_page_heads_its_form_in_english(ctx, work, login_as, client):
+    case_id, _ids = started(ctx, work)
+    task_id = task_of(ctx, case_id, "confirm_closures", "development")
+    login_as("staff", department="development")
+    client.get("/lang/en")
+    page = client.get(f"/reports/annual/tasks/{task_id}").get_data(as_text=True)
+    assert "<h2>Confirm the department's annual list of closures and exits</h2>" in page.replace("&#39;", "'")
+    assert "notify the municipal Industry and Information Technology Bureau by letter" in page
+
+
 def test_confirming_on_the_task_page(ctx, work, login_as, client):
     from tests.conftest import csrf_from
 

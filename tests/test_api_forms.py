@@ -57,7 +57,8 @@ def test_refusals_name_line_column_and_path(client, api_token):
     answer = client.post(f"{API}/forms/{RECTIFY}/versions", headers=owner, json={"text": broken, "note": "x"})
     assert answer.status_code == 400
     error = answer.get_json()["errors"][0]
-    assert error["line"] == 6 and error["column"] == 3 and "缺少逗号" in error["message"]
+    line = broken.splitlines().index('  "type": "object"') + 2  # the next key, where the comma is missed
+    assert error["line"] == line and error["column"] == 3 and "缺少逗号" in error["message"]
 
     schema = schema_of(RECTIFY)
     schema["properties"].pop("outcome")

@@ -138,3 +138,34 @@ def test_every_deployed_process_opens_without_problems(live_server, page, browse
         page.wait_for_selector("#modeler-problems[data-state=ok]")
         page.wait_for_selector(".bjsl-button-success")  # capexit's lint rules agree with the server's checks
     assert not errors, errors
+
+
+def test_an_edited_and_deployed_diagram_keeps_every_english_name(live_server, page, browser_login, ctx):
+    """The modeler writes back the ``nameEn`` properties it does not edit, on the edited element too."""
+    from lxml import etree
+
+    from engine.definitions import NS
+    from engine.services import deployments
+
+    def english_names(text: str) -> list[tuple[str, str]]:
+        root = etree.fromstring(text.encode("utf-8"))
+        return [(p.getparent().getparent().getparent().get("id"), p.get("value"))
+                for p in root.iterfind(".//spiffworkflow:property[@name='nameEn']", NS)]
+
+    shipped = english_names((PROCESSES / "quality.bpmn").read_text(encoding="utf-8"))
+    assert ("rectify", "Rectification by the enterprise") in shipped
+    browser_login(page, live_server, "owner")
+    page.goto(f"{live_server}/modeler/quality")
+    page.wait_for_selector("#modeler-app[data-state=ready]")
+    page.wait_for_selector("#modeler-problems[data-state=ok]")
+    page.click('[data-element-id="rectify_deadline"]')
+    months = page.locator("#bio-properties-panel-capexit-months")
+    months.fill("5")
+    months.press("Tab")
+    page.fill("#modeler-note", "整改期限改为5个月")
+    page.click("#modeler-deploy")
+    page.wait_for_selector("#modeler-status.ok")
+    with ctx.unit_of_work() as session:
+        deployed = deployments.get_latest(session, "quality")
+        assert deployed.version == 2 and 'name="months" value="5"' in deployed.bpmn
+        assert sorted(english_names(deployed.bpmn)) == sorted(shipped)

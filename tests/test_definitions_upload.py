@@ -172,11 +172,10 @@ def test_service_task_is_refused_naming_it(client, owner):
 
 
 def test_script_extension_on_a_user_task_is_refused(client, owner):
-    text = replaced('<spiffworkflow:property name="formJsonSchemaFilename" value="reinspect.schema.json"/>\n'
-                    '        </spiffworkflow:properties>',
-                    '<spiffworkflow:property name="formJsonSchemaFilename" value="reinspect.schema.json"/>\n'
-                    '        </spiffworkflow:properties>\n'
-                    '        <spiffworkflow:preScript>__import__("os").system("id")</spiffworkflow:preScript>')
+    closing = "</spiffworkflow:properties>"  # of reinspect's properties, whichever comes last among them
+    end = ENERGY.index(closing, ENERGY.index('value="reinspect.schema.json"/>')) + len(closing)
+    text = (ENERGY[:end] + '\n        <spiffworkflow:preScript>__import__("os").system("id")</spiffworkflow:preScript>'
+            + ENERGY[end:])
     errors = refused(client, owner, text)
     assert "reinspect" in {e.get("element_id") for e in errors}
 

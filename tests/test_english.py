@@ -181,3 +181,117 @@ def test_chinese_stays_the_default(client, compiled, login_as):
     login_as("staff", department="industry")
     page = client.get("/inbox").get_data(as_text=True)
     assert 'lang="zh-CN"' in page and "<h1>待办任务" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Task forms: the English overlay ("x-en") of every form in forms/, and the task page reading it
+# ---------------------------------------------------------------------------------------------
+
+FORMS = ROOT / "forms"
+
+
+def _form(name: str) -> dict:
+    import json
+
+    return json.loads((FORMS / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def _fields_of(schema: dict, where: str = "") -> list[tuple[str, dict]]:
+    """(path, property) of every field, the corrections list's own fields too."""
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        found.append((f"{where}{name}", prop))
+        if isinstance(prop.get("items"), dict):
+            found += _fields_of(prop["items"], f"{where}{name}[].")
+    return found
+
+
+def _is_english(text) -> bool:
+    return isinstance(text, str) and bool(text.strip()) and not CHINESE.search(text.replace("²", ""))
+
+
+@pytest.mark.parametrize("path", sorted(FORMS.glob("*.schema.json")), ids=lambda p: p.name)
+def test_every_form_has_its_english(path):
+    from engine.form_rules import check_text
+    from webapp.pages.forms import _labels_in_description
+
+    text = path.read_text(encoding="utf-8")
+    _schema, _located, problems = check_text(path.name, text)
+    assert not problems, problems
+    schema = _form(path.name.removesuffix(".schema.json"))
+    assert _is_english(schema["x-en"]["title"]) and _is_english(schema["x-en"]["description"])
+    for where, prop in _fields_of(schema):
+        english = prop.get("x-en", {})
+        assert _is_english(english.get("title")), where
+        if prop.get("description") and not _labels_in_description(prop):  # help text that is not the labels
+            assert _is_english(english.get("description")), where
+        if "enum" in prop:
+            labels = english.get("labels", {})
+            assert list(labels) == [str(v) for v in prop["enum"]], where
+            assert all(_is_english(label) for label in labels.values()), where
+
+
+def test_the_overlay_changes_nothing_in_chinese(app):
+    from webapp.pages.forms import describe, form_fields, form_heading
+
+    def without_english(node):
+        if isinstance(node, dict):
+            return {k: without_english(v) for k, v in node.items() if k != "x-en"}
+        return [without_english(v) for v in node] if isinstance(node, list) else node
+
+    with app.test_request_context():
+        for path in sorted(FORMS.glob("*.schema.json")):
+            schema = _form(path.name.removesuffix(".schema.json"))
+            plain = without_english(schema)
+            assert plain != schema, path.name  # it has an overlay
+            assert form_fields(schema) == form_fields(plain), path.name
+            assert form_heading(schema) == (plain["title"], plain["description"])
+            data = {n: (p.get("enum") or ["x"])[0] for n, p in schema["properties"].items()}
+            assert describe(schema, data) == describe(plain, data), path.name
+
+
+def _form_section(page: str) -> str:
+    start = page.index('aria-labelledby="h-form"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_task_form_in_english_and_in_chinese(english, login_as, make_case, ctx):
+    from engine.services import cases
+    from tests.conftest import actor
+
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A, industry="flat_glass")
+    task_id = cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"][0]["id"]
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    english.get("/lang/en")
+    form = _form_section(english.get(f"/tasks/{task_id}").get_data(as_text=True))
+    assert '<h2 id="h-form">Rectification by the enterprise</h2>' in form
+    assert "applies once for an extension of at most 3 months" in form
+    for text in ("Outcome of rectification", "Rectification completed; re-inspection requested",
+                 "Extension of the rectification period requested", "Extension requested (months)",
+                 "Reason for extension", "Why the rectification period needs to be extended.", "Rectification report"):
+        assert text in form, text
+    assert "rectified＝" not in form  # the Chinese labels' list is not shown as help
+    assert not CHINESE.search(re.sub(r"<[^>]+>", " ", form)), form
+
+    english.get("/lang/zh")
+    form = _form_section(english.get(f"/tasks/{task_id}").get_data(as_text=True))
+    assert '<h2 id="h-form">企业整改</h2>' in form and "在整改期限内提出一次不超过3个月的延期申请" in form
+    for text in ("整改结果", "已完成整改，申请复查", "申请延长整改期限", "申请延期月数", "延期理由", "确需延长整改期限的理由。"):
+        assert text in form, text
+    assert "Outcome of rectification" not in form and "re-inspection requested" not in form
+
+
+def test_a_refused_field_is_named_by_its_english_title(english, login_as, make_case, ctx):
+    from engine.services import cases
+    from tests.conftest import actor, csrf_from
+
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A, industry="flat_glass")
+    task_id = cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"][0]["id"]
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    english.get("/lang/en")
+    token = csrf_from(english.get(f"/tasks/{task_id}").get_data(as_text=True))
+    page = english.post(f"/tasks/{task_id}", data={"csrf_token": token, "outcome": "extension_requested",
+                                                   "extension_months": "two"}).get_data(as_text=True)
+    assert "Extension requested (months) must be a whole number" in page
+    assert "Reason for extension is required" in page
+    assert "reason is required" not in page

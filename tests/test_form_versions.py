@@ -181,6 +181,18 @@ def test_invalid_schema_names_its_path_and_line(ctx):
      '$.properties.reported_on["x-notAfterToday"]', "应为 true 或 false"),
     (lambda s: s["then"].update(properties={"reason": {"format": "date", "x-notAfterToday": True}}),
      '$.then.properties.reason["x-notAfterToday"]', "只能用于表单顶层的日期字段"),
+    (lambda s: s["properties"]["report"].update({"x-en": "Rectification report"}), '$.properties.report["x-en"]',
+     "应为对象"),
+    (lambda s: s["x-en"].update(title=["Rectification"]), '$["x-en"].title', "应为字符串"),
+    (lambda s: s["x-en"].update(summary="Rectification"), '$["x-en"].summary', "只能包含"),
+    (lambda s: s["properties"]["outcome"]["x-en"]["labels"].update(withdrawn="Withdrawn"),
+     '$.properties.outcome["x-en"].labels.withdrawn', "不是该字段的取值"),
+    (lambda s: s["properties"]["outcome"]["x-en"]["labels"].update(rectified=" "),
+     '$.properties.outcome["x-en"].labels.rectified', "非空"),
+    (lambda s: s["properties"]["outcome"]["x-en"].update(labels=["Rectified"]), '$.properties.outcome["x-en"].labels',
+     "应为对象"),
+    (lambda s: s["properties"]["report"]["x-en"].update(labels={"done": "Done"}), '$.properties.report["x-en"].labels',
+     "只能用于有 enum"),
 ])
 def test_our_rules(ctx, change, path, words):
     schema = schema_of(RECTIFY)
@@ -188,6 +200,33 @@ def test_our_rules(ctx, change, path, words):
     problems = refusal(ctx, RECTIFY, dumped(schema)).problems
     found = next(p for p in problems if p.field == path)
     assert words in found.message_zh and found.line and found.column
+
+
+def test_an_english_overlay_in_the_wrong_shape_is_refused_in_both_languages(ctx):
+    schema = schema_of(RECTIFY)
+    schema["properties"]["outcome"]["x-en"]["labels"]["withdrawn"] = "Withdrawn"
+    problem = refusal(ctx, RECTIFY, dumped(schema)).problems[0]
+    assert problem.field == '$.properties.outcome["x-en"].labels.withdrawn'
+    assert "'withdrawn' is not a value of the field's enum (rectified, extension_requested)" in problem.message_en
+    assert "'withdrawn' 不是该字段的取值" in problem.message_zh
+
+
+def test_the_english_overlay_does_not_change_what_a_submission_must_hold(ctx):
+    import jsonschema
+
+    def errors(schema, data):
+        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        return sorted((list(e.absolute_path), e.validator, e.message) for e in validator.iter_errors(data))
+
+    schema = schema_of(RECTIFY)
+    assert schema["x-en"]["title"] and schema["properties"]["outcome"]["x-en"]["labels"]
+    plain = json.loads(text_of(RECTIFY), object_hook=lambda node: {k: v for k, v in node.items() if k != "x-en"})
+    for data in ({}, {"outcome": "rectified"}, {"outcome": "withdrawn", "x-en": "x"}, {"outcome": "extension_requested"},
+                 {"outcome": "extension_requested", "extension_months": 4, "reason": ""}):
+        assert errors(schema, data) == errors(plain, data)
+    schema["properties"]["outcome"]["x-en"]["labels"]["rectified"] = "Rectified; please re-inspect"
+    schema["x-en"]["description"] = "The enterprise reports on its rectification."
+    assert forms.publish(ctx, OWNER, RECTIFY, dumped(schema), "英文说明")["version"] == 2
 
 
 def test_fields_need_an_input_on_the_task_page(ctx):

@@ -75,6 +75,24 @@ def test_preview_renders_the_edit_and_lists_problems(login_as):
     assert [v for v, _, _ in stored(owner.application.extensions["capexit"], RECTIFY)] == [1]
 
 
+@pytest.mark.usefixtures("compiled")
+def test_preview_in_english_reads_the_english_overlay(login_as):
+    owner, token = _owner(login_as)
+    owner.get("/lang/en")
+    schema = with_rectify_field()
+    schema["properties"]["contact_phone"]["x-en"] = {"title": "Contact telephone"}
+    body = owner.post("/forms/preview", json={"key": RECTIFY, "text": dumped(schema)},
+                      headers={"X-CSRFToken": token}).get_json()
+    assert body["valid"] is True
+    assert '<h2 id="h-preview-form">Rectification by the enterprise</h2>' in body["html"]
+    assert "Outcome of rectification" in body["html"] and "Rectification completed; re-inspection requested" in body["html"]
+    assert "Contact telephone" in body["html"] and "整改" not in body["html"]
+    schema["properties"]["contact_phone"].pop("x-en")  # no English yet: the Chinese title stands in
+    body = owner.post("/forms/preview", json={"key": RECTIFY, "text": dumped(schema)},
+                      headers={"X-CSRFToken": token}).get_json()
+    assert "联系电话" in body["html"]
+
+
 def test_preview_caps_a_date_of_what_has_happened_at_today(login_as):
     owner, token = _owner(login_as)
     key = "close_order.schema.json"
@@ -116,7 +134,8 @@ def test_a_refused_publish_shows_its_problems_and_stores_nothing(login_as, ctx):
     answer = owner.post(f"/forms/{RECTIFY}", data={"csrf_token": token, "text": text, "note": "改名"})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400 and 'id="publish-error"' in page
-    assert "对外约定" in page and "第 6 行" in page  # the removed contract field, at its properties
+    line = text.splitlines().index('  "properties": {') + 1
+    assert "对外约定" in page and f"第 {line} 行" in page  # the removed contract field, at its properties
     assert [v for v, _, _ in stored(ctx, RECTIFY)] == [1]
 
 

@@ -261,7 +261,7 @@ def test_errors_in_english(make_case, login_as, client, ctx):
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     html = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "outcome": "extension_requested",
                                                      "extension_months": "2"}).get_data(as_text=True)
-    assert "reason is required" in field_block(html, "reason")
+    assert "Reason for extension is required" in field_block(html, "reason")  # its English title, not its name
 
 
 def test_successful_completion(review_case, login_as, client, ctx):

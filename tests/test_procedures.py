@@ -288,7 +288,7 @@ def test_a_closure_order_dated_after_today_is_refused_today_is_accepted(ctx, mak
     assert fields(refused) == {"order_date"}
     (problem,) = refused.value.problems
     assert problem.message_zh == "「决定日期」不能晚于今天（2026-03-02），填写的是 2026-03-03"
-    assert problem.message_en == "order_date cannot be after today (2026-03-02): got 2026-03-03"
+    assert problem.message_en == "Date of decision cannot be after today (2026-03-02): got 2026-03-03"
     after = view(ctx, case_id)
     assert (after["version"], after["open_tasks"], actions(after)) == (
         before["version"], before["open_tasks"], actions(before))
@@ -399,6 +399,8 @@ def test_no_extension_outside_energy_and_environment(ctx, make_case, work, dimen
         work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-04-30"})
     form = rectify_form(ctx, case_id)
     assert form["properties"]["outcome"]["enum"] == ["rectified"] and "不适用延期" in form["description"]
+    assert form["x-en"] == {"title": "Rectification by the enterprise", "description": "The enterprise reports on its "
+                            "rectification. The law allows no extension in this kind of case."}
     with pytest.raises(InvalidInput):
         work(case_id, "rectify", extension(1))
 

@@ -20,6 +20,7 @@ class OpenTask(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     key: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))  # the task's ``nameEn`` property, if it has one
     department: Mapped[str] = mapped_column(sa.String(32))
     form: Mapped[str | None] = mapped_column(sa.String(200))
     due: Mapped[date | None]

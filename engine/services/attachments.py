@@ -29,6 +29,7 @@ from engine.errors import NotFound, PermissionDenied, invalid
 from engine.models import Attachment, AuditEvent, Case, OpenTask
 from engine.permissions import may_read_case
 from engine.services import instances
+from engine.step_names import StepName
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_LABEL = "10 MB"
@@ -126,16 +127,18 @@ def _case(session: Session, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def case_task_keys(session: Session, case_id: int) -> dict[str, str]:
-    """Task keys an attachment may name: the case's open and completed tasks, key -> name."""
-    keys: dict[str, str] = {}
+def case_task_keys(session: Session, case_id: int) -> dict[str, StepName]:
+    """Task keys an attachment may name: the case's open and completed tasks, key -> name (with its English
+    name)."""
+    keys: dict[str, StepName] = {}
     for detail in session.scalars(sa.select(AuditEvent.detail).where(
             AuditEvent.case_id == case_id, AuditEvent.action == "task_completed").order_by(AuditEvent.id)):
         data = json.loads(detail or "{}")
         if data.get("key"):
-            keys[data["key"]] = data.get("name") or data["key"]
-    for key, name in session.execute(sa.select(OpenTask.key, OpenTask.name).where(OpenTask.case_id == case_id)):
-        keys[key] = name
+            keys[data["key"]] = StepName(data.get("name") or data["key"], data.get("name_en"))
+    for key, name, name_en in session.execute(sa.select(OpenTask.key, OpenTask.name, OpenTask.name_en)
+                                              .where(OpenTask.case_id == case_id)):
+        keys[key] = StepName(name, name_en)
     return keys
 
 

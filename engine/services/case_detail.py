@@ -26,6 +26,7 @@ from engine.errors import CapexitError, NotFound
 from engine.models import Case, Definition
 from engine.permissions import may_read_case, may_work_task
 from engine.services import attachments, forms, instances
+from engine.step_names import StepName, english_name, step_name
 
 CURRENT_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
@@ -38,6 +39,7 @@ class Step:
     name: str
     kind: str  # task, timer, subprocess, event, gateway
     times: int = 1
+    name_en: str | None = None
 
 
 @dataclass
@@ -76,7 +78,7 @@ def _kind(task: Task) -> str:
 
 def _step(task: Task) -> Step:
     spec = task.task_spec
-    return Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, _kind(task))
+    return Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, _kind(task), name_en=english_name(spec))
 
 
 def diagram_state(workflow: BpmnWorkflow) -> DiagramState:
@@ -104,13 +106,13 @@ def diagram_state(workflow: BpmnWorkflow) -> DiagramState:
     return state
 
 
-def element_names(bundle: SpecBundle) -> dict[str, str]:
-    """The names of the named BPMN elements of a case's processes, by id."""
-    names: dict[str, str] = {}
+def element_names(bundle: SpecBundle) -> dict[str, StepName]:
+    """The names (with their English names) of the named BPMN elements of a case's processes, by id."""
+    names: dict[str, StepName] = {}
     for spec in [bundle.spec, *bundle.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             if task_spec.bpmn_id and task_spec.bpmn_name:
-                names.setdefault(task_spec.bpmn_id, task_spec.bpmn_name)
+                names.setdefault(task_spec.bpmn_id, step_name(task_spec))
     return names
 
 

@@ -28,6 +28,7 @@ from engine.permissions import may_read_case, may_work_task
 from engine.services import deployments, forms, instances, tasks
 from engine.services.case_detail import diagram_state
 from engine.services.intake import COUNTIES
+from engine.step_names import StepName, step_name
 
 PAGE_SIZE = 25
 SOON_DAYS = 7
@@ -66,6 +67,7 @@ class InboxRow:
     urgency: str  # of the task's own deadline: "late", "soon", "ok", or "" without one
     claimed_by: str | None
     case_overdue: bool = False  # a legal period of the case ran out: the board lists it as overdue
+    name_en: str | None = None
 
 
 @dataclass
@@ -218,7 +220,7 @@ def _row(task: OpenTask, dimension: str, enterprise: Enterprise | None, case_ove
         enterprise.name, enterprise.credit_code, enterprise.county, enterprise.industry)
     return InboxRow(task.id, task.key, task.name, task.department, task.case_id, dimension, name, code, county,
                     industry, task.due, (task.due - today).days if task.due else None,
-                    urgency(task.due, today), task.claimed_by, case_overdue)
+                    urgency(task.due, today), task.claimed_by, case_overdue, task.name_en)
 
 
 def task_schema(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -286,6 +288,16 @@ def _dimension_clause(dimension: str) -> str:
     return f"依据{found.clause}（{found.name_zh}）" if found else ""
 
 
+def _event_step(detail: dict[str, Any], spec: Any, key: str | None) -> StepName:
+    """The name of the step an audit event concerns: as the event recorded it, else as the case's definition
+    names it, else its key."""
+    if detail.get("name"):
+        return StepName(detail["name"], detail.get("name_en"))
+    if spec is not None and spec.bpmn_name:
+        return step_name(spec)
+    return StepName(key or "")
+
+
 def _history(ctx: EngineContext, session: Session, bundle: SpecBundle, case_id: int) -> list[dict[str, Any]]:
     """The case's audit events, each with the name of the step it concerns and the form that step used."""
     out, form_files = [], []
@@ -297,8 +309,7 @@ def _history(ctx: EngineContext, session: Session, bundle: SpecBundle, case_id: 
         form_file = getattr(spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename") if spec else None
         form_files.append(form_file if detail.get("data") else None)
         out.append({"at": event.at, "actor": event.actor, "action": event.action, "detail": detail,
-                    "step": detail.get("name") or (getattr(spec, "bpmn_name", None) if spec else None) or key or "",
-                    "form": None})
+                    "step": _event_step(detail, spec, key), "form": None})
     found = forms.current_many(session, filter(None, form_files))  # one query for every form the history shows
     for row, form_file in zip(out, form_files, strict=True):
         row["form"] = found[form_file].schema if form_file in found else None

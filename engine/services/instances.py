@@ -151,8 +151,8 @@ def _write_case(session: Session, case: Case, row: dict[str, Any]) -> None:
 
 # The index statements, built once: constructing a statement costs far more than running it here.
 # One query reads the case's task rows whole (the case view shows them) and its timers' ids.
-_TASK_COLUMNS = (OpenTask.id, OpenTask.key, OpenTask.name, OpenTask.department, OpenTask.form, OpenTask.due,
-                 OpenTask.created_at, OpenTask.claimed_by, OpenTask.claimed_at)
+_TASK_COLUMNS = (OpenTask.id, OpenTask.key, OpenTask.name, OpenTask.name_en, OpenTask.department, OpenTask.form,
+                 OpenTask.due, OpenTask.created_at, OpenTask.claimed_by, OpenTask.claimed_at)
 _INDEX_ROWS = sa.union_all(
     sa.select(sa.literal("task").label("kind"), *_TASK_COLUMNS).where(OpenTask.case_id == sa.bindparam("case_id")),
     # a timer's due_at comes in the column of the tasks' created_at (both UTCDateTime)
@@ -161,6 +161,8 @@ _INDEX_ROWS = sa.union_all(
     .where(WaitingTimer.case_id == sa.bindparam("case_id")),
 )
 _MOVE_TASKS = sa.update(OpenTask).where(OpenTask.id == sa.bindparam("task_id")).values(due=sa.bindparam("new_due"))
+_NAME_TASKS = (sa.update(OpenTask).where(OpenTask.id == sa.bindparam("task_id"))
+               .values(name_en=sa.bindparam("new_name_en")))
 _MOVE_TIMERS = (sa.update(WaitingTimer).where(WaitingTimer.id == sa.bindparam("timer_id"))
                 .values(due_at=sa.bindparam("new_due_at")))
 _DELETE_TASKS = sa.delete(OpenTask).where(OpenTask.id.in_(sa.bindparam("ids", expanding=True)))
@@ -186,7 +188,9 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     returns the ids of the task rows removed, and the task rows now open (oldest first).
 
     A task that stays open keeps its row (and so who holds it); task and timer ids are SpiffWorkflow's
-    task ids, which are new whenever a step is reached again. One query reads both tables' rows.
+    task ids, which are new whenever a step is reached again. One query reads both tables' rows. A kept row
+    takes the position's ``due`` and English name when they changed (a deadline settled again; a case moved
+    onto a version that names its steps in English, or rows written before the column existed).
     """
     have_tasks: dict[str, sa.Row] = {}
     have_timers: dict[str, datetime] = {}
@@ -200,8 +204,8 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
     if gone:
         conn.execute(_DELETE_TASKS, {"ids": gone})
     new = [
-        {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "form": t.form, "due": t.due,
-         "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
+        {"id": t.id, "case_id": case.id, "key": t.key, "name": t.name, "name_en": t.name_en, "form": t.form,
+         "due": t.due, "department": case.lead_department if t.lane_department == "lead" else t.lane_department, "created_at": now}
         for tid, t in want_tasks.items() if tid not in have_tasks
     ]
     if new:
@@ -210,8 +214,13 @@ def _sync_index(conn: sa.Connection, case: Case, pos: runner.Position, now: date
              if tid in want_tasks and row.due != want_tasks[tid].due]  # a deadline settled again
     if moved:
         conn.execute(_MOVE_TASKS, moved)
-    kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS if c.key != "due"},
-                     due=want_tasks[tid].due)  # the position's due: the row has it now, moved or not
+    named = [{"task_id": tid, "new_name_en": want_tasks[tid].name_en} for tid, row in have_tasks.items()
+             if tid in want_tasks and row.name_en != want_tasks[tid].name_en]
+    if named:
+        conn.execute(_NAME_TASKS, named)
+    kept = [OpenTask(case_id=case.id, **{c.key: row._mapping[c.key] for c in _TASK_COLUMNS
+                                         if c.key not in ("due", "name_en")},
+                     due=want_tasks[tid].due, name_en=want_tasks[tid].name_en)  # the position's: the row has them now
             for tid, row in have_tasks.items() if tid in want_tasks]
     open_now = sorted(kept, key=lambda t: t.created_at) + [OpenTask(**row) for row in new]
     want_timers = {t.id: (t, True) for t in pos.timers} | {t.id: (t, False) for t in clocks}

@@ -3,7 +3,9 @@
 A case may move when every step it has completed or stands on (the BPMN elements of its
 COMPLETED, READY, WAITING and STARTED tasks, inside a running called process too) exists
 unchanged in the new version: same id, type, lane department, form, and nothing else
-changed by ``versions.diff_definitions``. Every refusal names the element.
+changed by ``versions.diff_definitions`` but its English name (``nameEn``, a label that
+changes nothing in how the step runs: a case may move onto a version that adds or corrects
+it, and its open tasks take the new name). Every refusal names the element.
 
 How: the stored instance refers to task specs by name (the BPMN element id), so it is
 restored onto the new version's spec bundle (the new main definition with the newest
@@ -47,10 +49,12 @@ from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pr
 from engine.models import Case, CaseStatus, Definition, Enterprise, OpenTask
 from engine.services import deployments, instances, versions
 from engine.services.versions import ASPECT_LABELS, DefinitionDiff, diff_definitions
+from engine.step_names import StepName
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 CHECKED = TaskState.COMPLETED | LIVE
 PRUNABLE = TaskState.PREDICTED_MASK | TaskState.CANCELLED
+LABELS = ("name_en",)  # aspects of a change that never refuse a migration
 MAX_NOTE = 500
 
 
@@ -101,8 +105,8 @@ def _changed_reason(element_id: str, name: str | None, diff: DefinitionDiff | No
     step_zh, step_en = _named(element_id, name)
     if status == "removed":
         return _reason(f"{step_zh}在新版本中已删除", f"{step_en} was removed in the new version", element_id)
-    if status == "changed":
-        what = diff.change(element_id).what
+    what = tuple(a for a in diff.change(element_id).what if a not in LABELS) if status == "changed" else ()
+    if what:
         zh = "、".join(ASPECT_LABELS[a][0] for a in what)
         en = ", ".join(ASPECT_LABELS[a][1] for a in what)
         return _reason(f"{step_zh}在新版本中有改动（{zh}）", f"{step_en} changed in the new version ({en})", element_id)
@@ -343,7 +347,7 @@ class CaseMigration:
     enterprise: str
     version: int
     case_version: int
-    steps: list[str]
+    steps: list[StepName]
     ok: bool
     reasons: list[Problem]
 
@@ -372,10 +376,11 @@ def migration_candidates(ctx: EngineContext, actor: Actor, process_id: str, limi
                                 .order_by(Case.id))
         stale = [cid for cid, did, called in light if (did, *json.loads(called or "[]")) != newest]
         chosen = stale[:limit]
-        steps: dict[int, list[str]] = {}
-        for case_id, name in session.execute(sa.select(OpenTask.case_id, OpenTask.name)
-                                             .where(OpenTask.case_id.in_(chosen)).order_by(OpenTask.created_at)):
-            steps.setdefault(case_id, []).append(name)
+        steps: dict[int, list[StepName]] = {}
+        for case_id, name, name_en in session.execute(
+                sa.select(OpenTask.case_id, OpenTask.name, OpenTask.name_en)
+                .where(OpenTask.case_id.in_(chosen)).order_by(OpenTask.created_at)):
+            steps.setdefault(case_id, []).append(StepName(name, name_en))
         out = []
         for case, enterprise in session.execute(
                 sa.select(Case, Enterprise.name).outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)

@@ -26,6 +26,7 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on, extend
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from engine.form_english import ENGLISH, english_name
 from engine.models import AuditEvent, Case, ClockState, Enterprise, OpenTask
 from engine.permissions import may_read_case, may_work_task
 from engine.services import announcements, annual, audit, forms, instances
@@ -34,8 +35,8 @@ MAX_EXTENSION_MONTHS = 3
 
 
 def task_view(task: OpenTask) -> dict[str, Any]:
-    """The contract's task summary, plus who holds it."""
-    return {"id": task.id, "case_id": task.case_id, "key": task.key, "name": task.name,
+    """The contract's task summary, plus who holds it and the step's English name (None when it has none)."""
+    return {"id": task.id, "case_id": task.case_id, "key": task.key, "name": task.name, "name_en": task.name_en,
             "department": task.department, "due": task.due.isoformat() if task.due else None,
             "claimed_by": task.claimed_by}
 
@@ -138,7 +139,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
 
 
 def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any]) -> list[Problem]:
-    """JSON Schema errors, each naming its field, in Chinese and English."""
+    """JSON Schema errors, each naming its field, in Chinese and English (by its title in each language)."""
     schema = validator.schema
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
@@ -146,16 +147,17 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = ".".join(filter(None, [path, missing]))
-            title = schema.get("properties", {}).get(missing, {}).get("title", missing)
-            problems.append(Problem(f"「{title}」为必填项", f"{missing} is required", field=path))
+            prop = schema.get("properties", {}).get(missing, {})
+            problems.append(Problem(f"「{prop.get('title', missing)}」为必填项",
+                                    f"{english_name(prop, missing)} is required", field=path))
             continue
         if error.validator == "additionalProperties":
             problems.append(Problem(f"表单不含此字段：{error.message}", error.message, field=path or None))
             continue
         prop = schema.get("properties", {}).get(path, {}) if path else {}
         title = prop.get("title", path)
-        problems.append(Problem(f"「{title}」填写有误：{_zh_reason(error)}", f"{path or 'form'}: {error.message}",
-                                field=path or None))
+        problems.append(Problem(f"「{title}」填写有误：{_zh_reason(error)}",
+                                f"{english_name(prop, path) or 'form'}: {error.message}", field=path or None))
     return problems
 
 
@@ -177,7 +179,8 @@ def dates_after_today(schema: dict[str, Any], data: dict[str, Any], today: date)
             continue
         if day > today:
             problems.append(Problem(f"「{prop.get('title', name)}」不能晚于今天（{today}），填写的是 {day}",
-                                    f"{name} cannot be after today ({today}): got {day}", field=name))
+                                    f"{english_name(prop, name)} cannot be after today ({today}): got {day}",
+                                    field=name))
     return problems
 
 
@@ -195,6 +198,13 @@ def _zh_reason(error: jsonschema.ValidationError) -> str:
 
 
 EXTENSION_FIELDS = ("extension_months", "reason")
+# The rectification form's description when it offers no extension, by whether the case had its one request.
+NO_EXTENSION_ZH = {True: "企业报告整改情况。本案已申请过一次延期，依法不能再次申请。",
+                   False: "企业报告整改情况。本类案件依法不适用延期。"}
+NO_EXTENSION_EN = {True: "The enterprise reports on its rectification. This case has already had its one extension "
+                         "request; the law allows no second one.",
+                   False: "The enterprise reports on its rectification. The law allows no extension in this kind of "
+                          "case."}
 
 
 def statutory_form(workflow: Any, key: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -211,8 +221,9 @@ def statutory_form(workflow: Any, key: str, schema: dict[str, Any]) -> dict[str,
         narrowed["properties"].pop(name, None)
     narrowed.pop("if", None)
     narrowed.pop("then", None)
-    narrowed["description"] = ("企业报告整改情况。本案已申请过一次延期，依法不能再次申请。"
-                               if workflow.data.get("extension_requested") else "企业报告整改情况。本类案件依法不适用延期。")
+    had_one = bool(workflow.data.get("extension_requested"))
+    narrowed["description"] = NO_EXTENSION_ZH[had_one]
+    narrowed[ENGLISH] = {**narrowed.get(ENGLISH, {}), "description": NO_EXTENSION_EN[had_one]}  # published: a dict
     return narrowed
 
 
@@ -314,7 +325,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         if answer is not None:  # the answer shows the history: read it now, and the chain's end with it
             audit.read_chain(session, case.id)
         instances.audit(session, case.id, now, actor.username, "task_completed", task_id=task_id,
-                        key=task.key, name=task.name, department=task.department, data=data,
+                        key=task.key, name=task.name, name_en=task.name_en, department=task.department, data=data,
                         form_version=form.version if form else None)
         announcements.on_task_completed(session, case, task.key, data, workflow, now, actor)
         annual.on_task_completed(session, case, task, data, workflow, now, actor)
@@ -326,7 +337,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         if answer is not None:
             return answer(session, case)
         return {"case_id": case.id, "status": case.status.value, "version": case.version,
-                "open_tasks": [{"id": t.id, "key": t.key, "name": t.name} for t in position.open_tasks]}
+                "open_tasks": [{"id": t.id, "key": t.key, "name": t.name, "name_en": t.name_en}
+                               for t in position.open_tasks]}
 
 
 # The completed task's index row goes first, and only while no one else holds it: a claim written meanwhile

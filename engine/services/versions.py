@@ -26,10 +26,11 @@ from engine.definitions import BPMN_NS, NS, SPIFF_NS, read_xml
 from engine.errors import NotFound, PermissionDenied
 from engine.models import Case, CaseStatus, Definition
 
-ASPECTS = ("type", "name", "lane", "form", "properties", "documentation", "condition", "timer", "event",
+ASPECTS = ("type", "name", "name_en", "lane", "form", "properties", "documentation", "condition", "timer", "event",
            "incoming", "outgoing", "source", "target", "attributes")
 ASPECT_LABELS = {
-    "type": ("类型", "type"), "name": ("名称", "name"), "lane": ("泳道部门", "lane department"),
+    "type": ("类型", "type"), "name": ("名称", "name"), "name_en": ("英文名称", "English name"),
+    "lane": ("泳道部门", "lane department"),
     "form": ("表单", "form"), "properties": ("扩展属性", "properties"), "documentation": ("说明", "documentation"),
     "condition": ("条件", "condition"), "timer": ("定时表达式", "timer expression"),
     "event": ("事件定义", "event definition"), "incoming": ("流入连线", "incoming flows"),
@@ -107,6 +108,7 @@ def _describe(node: etree._Element, local: str, lanes: dict[str, str], flows: di
              for p in node.xpath("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
                                  namespaces=NS)}
     form = " | ".join(f"{k}={props.pop(k)}" if k != FORM_KEYS[0] else props.pop(k) for k in FORM_KEYS if k in props)
+    name_en = props.pop("nameEn", "")
     extras = [f"{_attr_name(child.tag)}={_text(child)}"
               for child in node.xpath("bpmn:extensionElements/*", namespaces=NS)
               if isinstance(child.tag, str) and child.tag != f"{{{SPIFF_NS}}}properties"]
@@ -130,6 +132,7 @@ def _describe(node: etree._Element, local: str, lanes: dict[str, str], flows: di
     return {
         "type": local,
         "name": _SPACE.sub(" ", node.get("name", "")).strip(),
+        "name_en": _SPACE.sub(" ", name_en).strip(),
         "lane": lanes.get(eid, ""),
         "form": form,
         "properties": "; ".join([f"{k}={v}" for k, v in sorted(props.items())] + extras),

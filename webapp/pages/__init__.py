@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Flask, Response, abort, render_template, request
 from flask_babel import get_locale
@@ -12,6 +13,7 @@ from flask_login import current_user, login_required
 
 from engine.context import Actor
 from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
+from engine.step_names import in_language
 
 STATUS = {InvalidInput: 400, DefinitionInvalid: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,6 +27,16 @@ def current_actor() -> Actor:
 def lang() -> str:
     """The page's language code (``zh`` or ``en``)."""
     return "en" if str(get_locale()).startswith("en") else "zh"
+
+
+def step_label(step: Any) -> str:
+    """A step's name in the page's language: its English name (``name_en``) in English when it has one, else its
+    Chinese name (``name``, or ``key`` when unnamed). ``step`` is a task row or view, an audit event's detail, a
+    diagram step, or a name (a ``StepName`` carries its English name)."""
+    if isinstance(step, str):
+        return in_language(step, getattr(step, "name_en", None), lang())
+    read = step.get if isinstance(step, Mapping) else lambda name: getattr(step, name, None)
+    return in_language(read("name") or read("key") or "", read("name_en"), lang())
 
 
 def xlsx_download(content: bytes, filename: str) -> Response:
@@ -69,6 +81,7 @@ def init_app(app: Flask) -> None:
                    form_editor):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["history_actions"] = history.ACTIONS  # the case page's and the task page's history
+    app.add_template_filter(step_label, "step")
 
     @app.template_filter("who")
     def who(username: str | None) -> str:

@@ -21,7 +21,8 @@ from engine.errors import Conflict, InvalidInput
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
 from engine.services import annual, reports, tasks
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required, xlsx_download
+from webapp.pages import current_actor, lang, roles_required, step_label, xlsx_download
+from webapp.pages.forms import form_heading
 
 bp = Blueprint("annual", __name__)
 
@@ -74,7 +75,8 @@ def _render_task(task_id: str, *, values: Any = None, errors: list[str] | None =
                  status: int = 200):
     view = annual.task_context(engine_context(), current_actor(), task_id)
     return render_template("annual/task.html", task=view, values=values, errors=errors or [], headline=headline,
-                           rows=CORRECTION_ROWS, title=view["name"], **_names()), status
+                           rows=CORRECTION_ROWS, heading=form_heading(view["form"], lang()), title=step_label(view),
+                           **_names()), status
 
 
 @bp.get("/reports/annual/tasks/<task_id>")

@@ -22,7 +22,7 @@ from engine.services import forms
 from webapp.api import request_json
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required
-from webapp.pages.forms import form_fields
+from webapp.pages.forms import form_fields, form_heading
 
 bp = Blueprint("form_editor", __name__, url_prefix="/forms")
 
@@ -45,7 +45,8 @@ def _preview_html(schema: dict | None) -> Markup | None:
         fields = form_fields(schema, lang(), engine_context().today())
     except (AttributeError, TypeError, ValueError):  # a schema with problems may not have the shapes it expects
         return None
-    return Markup(render_template("form_editor/_preview.html", schema=schema, fields=fields))  # noqa: S704 (rendered, escaped)
+    heading = form_heading(schema, lang())
+    return Markup(render_template("form_editor/_preview.html", heading=heading, fields=fields))  # noqa: S704 (rendered, escaped)
 
 
 def _editor(key: str, text: str, *, new: bool, version: int | None = None, note: str = "",

@@ -3,7 +3,8 @@
 Input names are the schema's property names (the contract). The server's validation
 (``engine.services.tasks.complete_task``, with ``jsonschema``) is the check; the HTML
 attributes rendered here (required, min, max, maxlength; today as a ``max`` for a date field
-marked ``x-notAfterToday``) only help the browser.
+marked ``x-notAfterToday``) only help the browser. In English, titles, help and choice labels come from the
+schema's ``x-en`` overlay (``engine.form_english``), each falling back to the Chinese text.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.errors import Problem
+from engine.form_english import english_labels, english_name, text_in
 from engine.form_rules import NOT_AFTER_TODAY
 
 LONG_TEXT = 200
@@ -47,10 +49,17 @@ def _type(prop: Mapping[str, Any]) -> str:
 
 
 def enum_labels(prop: Mapping[str, Any], lang: str = "zh") -> dict[str, str]:
-    """Labels of an enum's values: ``rectified＝已完成整改`` pairs in the description, else the value itself."""
+    """Labels of an enum's values: ``rectified＝已完成整改`` pairs in the description, else the value itself; in
+    English the overlay's labels first."""
     found = {m.group(1): m.group(2).strip().rstrip("。.，, ") for m in _LABEL.finditer(prop.get("description", ""))}
-    return {str(v): (str(v).replace("_", " ") if lang == "en" else found.get(str(v), str(v)))
-            for v in prop.get("enum", [])}
+    if lang == "en":
+        found |= english_labels(prop)
+    return {str(v): found.get(str(v), str(v)) for v in prop.get("enum", [])}
+
+
+def form_heading(schema: Mapping[str, Any] | None, lang: str = "zh") -> tuple[str, str]:
+    """(title, description) of a form in a language; "" for what it lacks."""
+    return text_in(schema, "title", lang), text_in(schema, "description", lang)
 
 
 def _labels_in_description(prop: Mapping[str, Any]) -> bool:
@@ -86,7 +95,8 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date 
     fields = []
     for name, prop in properties.items():
         kind, fmt = _type(prop), prop.get("format")
-        out = FormField(name, "text", prop.get("title", name), prop.get("description", ""), name in required)
+        out = FormField(name, "text", text_in(prop, "title", lang) or name, text_in(prop, "description", lang),
+                        name in required)
         if name in conditional and name not in required:
             trigger, value = conditional[name]
             shown = str(value).lower() if isinstance(value, bool) else str(value)
@@ -94,7 +104,7 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date 
         if "enum" in prop:
             out.options = list(enum_labels(prop, lang).items())
             out.widget = "radio" if len(out.options) <= RADIO_LIMIT else "select"
-            if _labels_in_description(prop) and lang != "en":
+            if _labels_in_description(prop) and out.help == prop.get("description"):  # the labels, already shown
                 out.help = ""
         elif kind == "boolean":
             out.widget = "checkbox" if prop.get("const") is True else "yesno"
@@ -142,19 +152,19 @@ def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, str]) 
         if raw is None or not str(raw).strip():
             continue
         raw = str(raw).replace("\r\n", "\n").strip()
-        kind, title = _type(prop), prop.get("title", name)
+        kind, title, english = _type(prop), prop.get("title", name), english_name(prop, name)
         if kind in ("integer", "number"):
             value = _number(raw, kind == "integer")
             if value is None:
                 problems.append(Problem(f"「{title}」应填写{'整数' if kind == 'integer' else '数字'}",
-                                        f"{name} must be a {'whole number' if kind == 'integer' else 'number'}",
+                                        f"{english} must be a {'whole number' if kind == 'integer' else 'number'}",
                                         field=name))
                 value = raw
             data[name] = value
         elif kind == "boolean":
             value = {"true": True, "on": True, "1": True, "false": False, "0": False}.get(raw.lower())
             if value is None:
-                problems.append(Problem(f"「{title}」应选择是或否", f"{name} must be yes or no", field=name))
+                problems.append(Problem(f"「{title}」应选择是或否", f"{english} must be yes or no", field=name))
             data[name] = raw if value is None else value
         else:
             data[name] = raw
@@ -174,5 +184,5 @@ def describe(schema: Mapping[str, Any] | None, data: Mapping[str, Any], lang: st
     """(title, shown value) for each submitted field, in the form's order; unknown fields by their name."""
     properties = (schema or {}).get("properties") or {}
     ordered = [n for n in properties if n in data] + [n for n in data if n not in properties]
-    return [(properties.get(n, {}).get("title", n), display_value(properties.get(n, {}), data[n], lang))
+    return [(text_in(properties.get(n), "title", lang) or n, display_value(properties.get(n, {}), data[n], lang))
             for n in ordered]

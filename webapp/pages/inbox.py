@@ -15,8 +15,8 @@ from engine.services import annual, tasks
 from engine.services import inbox as inbox_service
 from webapp.auth import is_local_path
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
-from webapp.pages.forms import describe, form_fields, parse_submission
+from webapp.pages import current_actor, lang, roles_required, step_label
+from webapp.pages.forms import describe, form_fields, form_heading, parse_submission
 
 bp = Blueprint("inbox", __name__)
 
@@ -80,9 +80,10 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
     language = lang()
     return render_template(
         "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"]), errors=errors or {},
+        heading=form_heading(view["form"], language),
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
         describe=lambda e: describe(e["form"], e["detail"].get("data") or {}, language),
-        actor=current_actor(), title=view["name"],
+        actor=current_actor(), title=step_label(view),
     ), status
 
 

@@ -94,16 +94,18 @@ def test_overdue_case_shows_flag_timer_and_government_step(login_as, client, mak
 
 def test_a_period_that_ran_out_under_review_is_not_called_both_overdue_and_not(login_as, client, make_case, ctx,
                                                                                work):
-    """The department still reviews an extension request when the six months end: the page says the period has
-    passed and that the case moves on once the review is done, not a bare "overdue: no" beside "1 day overdue"."""
+    """The department still reviews an extension request when the six months end: the page calls the case overdue, as
+    the board and the statistics do, and says it moves on once the review is done, not "overdue: no" beside
+    "1 day overdue"."""
     case_id = make_case("energy_use", industry="flat_glass")
     work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备供货周期长"})
     timers.advance_clock(ctx, actor("supervisor"), to="2026-09-04T09:00:00+08:00")
     login_as("supervisor")
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert re.search(r"已逾期 \d+ 天", html)
-    assert "否：期限已过，待当前步骤办结后依法转入后续程序" in html
-    assert "是否逾期：否</p>" not in html
+    assert re.search(r'是否逾期：<span class="badge due-late">是，法定期限已届满</span> <span class="muted">当前步骤办结后依法'
+                     r'转入后续程序</span>', html)
+    assert re.search(r'<h1 class="case-title">.*?<span class="badge due-late">逾期</span>\s*</h1>', html, re.S)
 
 
 def test_call_activity_is_current_while_its_subprocess_runs(login_as, client, make_case, ctx, work):

@@ -98,10 +98,13 @@ def expected(ctx, had_deadline: dict[int, bool], year: int = 2026) -> dict[str, 
     """The figures, counted case by case from the cases' own views (status, history, flags)."""
     rows: dict[str, dict[Any, dict[str, Any]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     durations: dict[str, dict[Any, list[int]]] = defaultdict(lambda: defaultdict(list))
+    with ctx.unit_of_work() as session:
+        today = ctx.today(session).isoformat()
     for case_id, deadline in had_deadline.items():
         case = cases.get_case(ctx, SUPERVISOR, case_id)
         notice = date.fromisoformat(case["notice_date"])
-        late = case["overdue"] or any(e["action"] == "timer_fired" for e in case["history"])
+        late = case["overdue"] or any(e["action"] == "timer_fired" for e in case["history"]) or (
+            case["status"] == "open" and case["deadline"] is not None and case["deadline"] < today)
         keys = {"total": "total", "dimension": case["dimension"], "industry": case["enterprise"]["industry"],
                 "county": case["enterprise"]["county"], "department": case["lead_department"]}
         ends = [datetime.fromisoformat(e["at"]).astimezone(SHANGHAI).date() for e in case["history"]
@@ -226,6 +229,23 @@ def test_years_and_months_follow_shanghai_time(ctx, make_case, work):
     assert (last_year.total.opened, last_year.total.rectified, last_year.total.ended) == (2, 0, 0)
     assert (last_year.total.overdue, last_year.total.with_deadline) == (1, 2)
     assert cases.get_case(ctx, SUPERVISOR, first)["overdue"] is True
+
+
+def test_a_period_that_ran_out_under_review_counts_as_overdue_as_on_the_board(ctx, make_case, work):
+    """The six months end while the department still reviews the extension request: no timer fires until the review
+    is done, but the board already lists the case as overdue, and so do the statistics."""
+    under_review = make_case("energy_use", industry="other")  # last day 2026-09-02
+    work(under_review, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备供货周期长"})
+    running = make_case("energy_use", industry="other", enterprise=code(9))
+    clock_to(ctx, "2026-09-02T23:00:00+08:00")  # the last day itself: not yet overdue
+    on_last_day = statistics_service.statistics(ctx, SUPERVISOR).total
+    assert (on_last_day.overdue, on_last_day.running, on_last_day.with_deadline) == (0, 2, 2)
+    clock_to(ctx, "2026-09-03T09:00:00+08:00")
+    after = statistics_service.statistics(ctx, SUPERVISOR).total
+    view = cases.get_case(ctx, SUPERVISOR, under_review)
+    assert view["overdue"] is False and view["deadline"] == "2026-09-02"  # no timer fired: the review holds it
+    assert cases.get_case(ctx, SUPERVISOR, running)["overdue"] is True  # its rectify timer fired
+    assert (after.overdue, after.running, after.with_deadline) == (2, 0, 2)
 
 
 @pytest.mark.parametrize("role, extra", [("staff", {"department": "industry"}), ("owner", {}),

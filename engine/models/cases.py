@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
@@ -62,3 +63,15 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_method
+    def period_ran_out(self, today: date) -> bool:
+        """Open, with the last day of its running period before ``today``: overdue, as the board, the inboxes and the
+        statistics count it, while the step that holds the period (an extension review, a stop order in preparation)
+        is not yet done and no timer has fired (``overdue``)."""
+        return self.status == CaseStatus.OPEN and self.deadline is not None and self.deadline < today
+
+    @period_ran_out.inplace.expression
+    @classmethod
+    def _period_ran_out(cls, today: date) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == CaseStatus.OPEN, cls.deadline < today)

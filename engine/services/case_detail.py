@@ -171,7 +171,9 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
         view = case_view(session, case)
         workflow, bundle = instances.load(ctx, session, case, readonly=True)
         definition = session.get(Definition, case.definition_id)
-        view["days_left"] = (case.deadline - ctx.today(session)).days if case.deadline else None
+        today = ctx.today(session)
+        view["days_left"] = (case.deadline - today).days if case.deadline else None
+        view["late"] = case.overdue or case.period_ran_out(today)  # as the board, inboxes and statistics count it
         view["definition"] = {"process_id": definition.process_id, "version": definition.version,
                               "name": definition.name}
         for task in view["open_tasks"]:

@@ -17,7 +17,9 @@ Definitions (the page states them too):
   ``deadlineRule=field`` timer's field, such as ``rectify_until``, in a ``task_completed``
   event), or a deadline is running now, or a deadline timer fired;
 - *overdue*: a deadline timer fired (``timer_fired`` in the audit trail, or the case's
-  ``overdue`` flag); the *overdue rate* is overdue cases over cases that had a deadline,
+  ``overdue`` flag), or the case is open and the last day of its running period has passed
+  (``Case.period_ran_out``: the step holding the period is not done yet; the board counts
+  it overdue too); the *overdue rate* is overdue cases over cases that had a deadline,
   both among the cases opened in the year. Deadlines still running count in the
   denominator; their number is reported as ``running``.
 """
@@ -169,11 +171,11 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
             datetime(year + 1, 1, 1, tzinfo=SHANGHAI).astimezone(UTC))
 
 
-def _facts(session: Session, filters: StatisticsFilter, year: int) -> list[_Fact]:
+def _facts(session: Session, filters: StatisticsFilter, year: int, today: date) -> list[_Fact]:
     """The cases opened or ended in ``year``, filtered (one query)."""
     start, end = _year_bounds(year)
     statutory, fields = deadline_rules(session)
-    late = sa.or_(Case.overdue.is_(True), _event("timer_fired"))
+    late = sa.or_(Case.overdue.is_(True), _event("timer_fired"), Case.period_ran_out(today))
     had_deadline = sa.or_(late, Case.deadline.is_not(None), Case.definition_id.in_(sorted(statutory)),
                           *([_event("task_completed", *(f'"{name}": "' for name in sorted(fields)))] if fields else []))
     query = (sa.select(Case.dimension, Enterprise.industry, Enterprise.county, Case.lead_department, Case.status,
@@ -262,7 +264,7 @@ def statistics(ctx: EngineContext, actor: Actor, filters: StatisticsFilter | Non
         if not 2000 <= year <= 2100:
             raise InvalidInput("年份超出范围", "year out of range")
         filters = replace(filters, year=year)
-        facts = _facts(session, filters, year)
+        facts = _facts(session, filters, year, today)
         counties = sorted(c for c in set(session.scalars(
             sa.select(Enterprise.county).join(Case, Case.enterprise_code == Enterprise.credit_code).distinct())) if c)
         years = _years(session, today, year)

@@ -219,6 +219,13 @@ def test_advance_clock_from_the_board_fires_the_timer(supervisor, ctx, make_case
     assert "模拟时钟已调至 2026-10-02 09:00；到期计时器已触发 1 个，涉及案件 1 件" in after
     assert [t["key"] for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"]] == ["government_approval"]
     assert _group_of(after, case_id) == ["overdue"]
+    # the period that ran out stays named: its last day and the rule that produced it
+    row = re.search(r"<tr>\s*<td[^>]*>([^<]*)</td>(?:(?!</tr>).)*?/cases/" + str(case_id) + r"\"(.*?)</tr>", after,
+                    re.S)
+    assert row.group(1) == "2026-09-02" and "自2026-03-02通知次日起算6个月" in row.group(2)
+    sheet = load_workbook(io.BytesIO(supervisor.get("/board/export.xlsx").data)).active
+    exported = [r for r in sheet.iter_rows(min_row=2, values_only=True) if case_id in r]
+    assert len(exported) == 1 and date(2026, 9, 2) in [v.date() if hasattr(v, "date") else v for v in exported[0]]
 
 
 def test_advance_custom_duration_and_to_a_date(supervisor, ctx):

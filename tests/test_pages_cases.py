@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -212,8 +213,11 @@ def test_an_overdue_case_is_marked_in_the_list_and_its_export_as_on_the_board(ct
     login_as("supervisor")
     html = client.get("/cases").get_data(as_text=True)
     rows = {int(n): r for n, r in re.findall(r'<a href="/cases/(\d+)">(.*?)</tr>', html, re.S)}
-    assert "期限已届满" in rows[late] and "已逾期" in rows[late] and "due-late" in rows[late]
+    assert "2026-09-02" in rows[late] and "已逾期" in rows[late] and "due-late" in rows[late]  # the period that ran out
+    assert "自2026-03-02通知次日起算6个月" in rows[late]
     assert "已逾期" not in rows[running] and "due-ok" in rows[running]
     sheet = load_workbook(io.BytesIO(client.get("/cases/export.xlsx").data)).active
     flagged = {r[0]: r[-1] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert sheet["L1"].value == "是否逾期" and flagged == {late: "是", running: "否"}
+    exported = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert exported[late][8].date() == date(2026, 9, 2) and exported[late][9].startswith("自2026-03-02通知次日起算6个月")

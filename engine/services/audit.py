@@ -108,6 +108,31 @@ def read_chain(session: Session, case_id: int) -> list[Entry]:
     return chains[case_id]
 
 
+@dataclass(frozen=True)
+class ExpiredDeadline:
+    """The period a case's deadline timer closed, as its ``timer_fired`` event recorded it."""
+
+    last_day: str
+    rule: str | None
+    rule_en: str | None
+
+
+def expired_deadlines(session: Session, case_ids: list[int]) -> dict[int, ExpiredDeadline]:
+    """For each of the cases with a fired deadline timer, the period the last one closed (the board and the case list
+    show it once the case has moved on, when no period runs any more)."""
+    found: dict[int, ExpiredDeadline] = {}
+    ids = sorted(set(case_ids))
+    for first in range(0, len(ids), 500):
+        for case_id, detail in session.execute(
+                sa.select(AuditEvent.case_id, AuditEvent.detail)
+                .where(AuditEvent.case_id.in_(ids[first:first + 500]), AuditEvent.action == "timer_fired")
+                .order_by(AuditEvent.id)):
+            data = json.loads(detail)
+            if isinstance(data.get("deadline"), str):
+                found[case_id] = ExpiredDeadline(data["deadline"], data.get("rule"), data.get("rule_en"))
+    return found
+
+
 def chain(session: Session, case_id: int) -> list[Entry]:
     """The case's events in order, with their hashes, as stored (a plain read: no lock, nothing kept)."""
     return [Entry(*row) for row in session.connection().execute(_CASE_CHAIN, {"case_id": case_id})]

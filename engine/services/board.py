@@ -30,6 +30,7 @@ from engine.context import Actor, EngineContext
 from engine.models import Case, CaseStatus, Enterprise, OpenTask, WaitingTimer
 from engine.parties import DIMENSIONS, PARTIES, party_name
 from engine.permissions import may_supervise
+from engine.services.audit import expired_deadlines
 from engine.services.sheets import table_workbook
 from engine.step_names import StepName
 
@@ -49,7 +50,8 @@ class BoardFilter:
 
 @dataclass
 class BoardRow:
-    """One running clock, or one overdue case (``kind="overdue_case"``: its timer already fired)."""
+    """One running clock, or one overdue case (``kind="overdue_case"``: its timer already fired; ``deadline`` and
+    ``rule`` are then those of the period that ran out, unless another runs now)."""
 
     case_id: int
     enterprise: str
@@ -194,15 +196,23 @@ def _case_rows(session: Session, ids: list[int]) -> list[BoardRow]:
                                       Case.deadline_rule, Case.deadline_rule_en)
                             .join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
                             .where(Case.id.in_(ids)).order_by(Case.id)).all()
+    expired = expired_deadlines(session, ids)
     tasks: dict[int, list[tuple[str, StepName, str | None]]] = {}
     for case_id, department, name, name_en, claimed_by in session.execute(
             sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name, OpenTask.name_en, OpenTask.claimed_by)
             .where(OpenTask.case_id.in_(ids)).order_by(OpenTask.created_at, OpenTask.id)):
         tasks.setdefault(case_id, []).append((department, StepName(name, name_en), claimed_by))
-    return [BoardRow(cid, name, dim, lead, list(dict.fromkeys(d for d, _, _ in tasks.get(cid, []))),
-                     [s for _, s, _ in tasks.get(cid, [])], None, None, rule, rule_en, kind="overdue_case",
-                     claimed_by=list(dict.fromkeys(c for _, _, c in tasks.get(cid, []) if c)))
-            for cid, name, dim, lead, rule, rule_en in cases]
+    rows = []
+    for cid, name, dim, lead, rule, rule_en in cases:
+        ran_out = expired.get(cid)  # the period that ran out, when no other runs now
+        if ran_out is not None and rule is None:
+            rule, rule_en = ran_out.rule, ran_out.rule_en
+        rows.append(BoardRow(cid, name, dim, lead, list(dict.fromkeys(d for d, _, _ in tasks.get(cid, []))),
+                             [s for _, s, _ in tasks.get(cid, [])],
+                             date.fromisoformat(ran_out.last_day) if ran_out else None, None, rule, rule_en,
+                             kind="overdue_case", claimed_by=list(dict.fromkeys(c for _, _, c in tasks.get(cid, [])
+                                                                                if c))))
+    return rows
 
 
 def window_of(ctx: EngineContext, session: Session) -> Window:

@@ -12,11 +12,13 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from engine.context import Actor, EngineContext
 from engine.errors import PermissionDenied
 from engine.models import Case, CaseStatus, Enterprise
 from engine.parties import DIMENSIONS, INDUSTRIES, ROLES, party_name
+from engine.services.audit import ExpiredDeadline, expired_deadlines
 from engine.services.sheets import table_workbook
 
 PER_PAGE = 25
@@ -70,20 +72,31 @@ def _query(actor: Actor, filters: CaseFilter) -> sa.Select:
     return query
 
 
-def _row(case: Case, enterprise: Enterprise, today: date) -> dict[str, Any]:
+def _row(case: Case, enterprise: Enterprise, today: date, expired: ExpiredDeadline | None = None) -> dict[str, Any]:
     """A case as the list shows it; ``due`` is ``late`` for an open case the board counts as overdue (flagged, or its
-    period's last day passed), else ``soon`` within ``SOON_DAYS``, ``ok``, or None with no period running."""
+    period's last day passed), else ``soon`` within ``SOON_DAYS``, ``ok``, or None with no period running.
+    ``expired`` is the period a fired timer closed, shown for an overdue case with no period running now."""
     due = days = None
     if case.status == CaseStatus.OPEN and case.deadline is not None:
         days = (case.deadline - today).days
         due = "late" if case.overdue or days < 0 else "soon" if days <= SOON_DAYS else "ok"
     elif case.status == CaseStatus.OPEN and case.overdue:
         due = "late"
+    ran_out = expired if due == "late" and case.deadline is None else None
     return {"id": case.id, "enterprise": enterprise.name, "credit_code": enterprise.credit_code,
             "county": enterprise.county, "industry": enterprise.industry, "dimension": case.dimension,
             "lead_department": case.lead_department, "status": case.status.value,
             "deadline": case.deadline.isoformat() if case.deadline else None, "deadline_rule": case.deadline_rule,
-            "notice_date": case.notice_date.isoformat(), "overdue": case.overdue, "due": due, "days_left": days}
+            "notice_date": case.notice_date.isoformat(), "overdue": case.overdue, "due": due, "days_left": days,
+            "expired_deadline": ran_out.last_day if ran_out else None,
+            "expired_rule": ran_out.rule if ran_out else None}
+
+
+def _rows(session: Session, found: list[tuple[Case, Enterprise]], today: date) -> list[dict[str, Any]]:
+    """The list's rows of cases read with their enterprises, with the periods that ran out of the overdue ones."""
+    expired = expired_deadlines(session, [case.id for case, _ in found
+                                          if case.status == CaseStatus.OPEN and case.overdue and case.deadline is None])
+    return [_row(case, enterprise, today, expired.get(case.id)) for case, enterprise in found]
 
 
 def list_cases(ctx: EngineContext, actor: Actor, filters: CaseFilter, per_page: int = PER_PAGE) -> dict[str, Any]:
@@ -95,7 +108,7 @@ def list_cases(ctx: EngineContext, actor: Actor, filters: CaseFilter, per_page: 
         page = min(max(1, filters.page), pages)
         today = ctx.today(session)
         found = session.execute(query.order_by(Case.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
-        rows = [_row(case, enterprise, today) for case, enterprise in found]
+        rows = _rows(session, found, today)
     return {"rows": rows, "total": total, "page": page, "pages": pages, "per_page": per_page}
 
 
@@ -108,16 +121,21 @@ def labels(lang: str = "zh") -> dict[str, dict[str, str]]:
             "department": {c: party_name(c, lang) for d in DIMENSIONS.values() for c in d.leads}}
 
 
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
 def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> bytes:
     """The filtered list (every page, at most ``EXPORT_LIMIT`` rows) as an .xlsx with Chinese headings."""
     query = _query(actor, filters).order_by(Case.id.desc()).limit(EXPORT_LIMIT)
     with ctx.unit_of_work() as session:
         today = ctx.today(session)
-        rows = [_row(case, enterprise, today) for case, enterprise in session.execute(query).all()]
+        rows = _rows(session, session.execute(query).all(), today)
     names = labels("zh")
     return table_workbook("案件清单", EXPORT_HEADINGS, ([
         r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),
         names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
-        names["status"][r["status"]], date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-        r["deadline_rule"] or "", date.fromisoformat(r["notice_date"]), "是" if r["due"] == "late" else "否"]
+        names["status"][r["status"]], _day(r["deadline"] or r["expired_deadline"]),
+        r["deadline_rule"] or r["expired_rule"] or "", date.fromisoformat(r["notice_date"]),
+        "是" if r["due"] == "late" else "否"]
         for r in rows), widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12, 10), date_columns=(8, 10))

@@ -219,5 +219,8 @@ def test_an_overdue_case_is_marked_in_the_list_and_its_export_as_on_the_board(ct
     sheet = load_workbook(io.BytesIO(client.get("/cases/export.xlsx").data)).active
     flagged = {r[0]: r[-1] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert sheet["L1"].value == "是否逾期" and flagged == {late: "是", running: "否"}
+    about = dict(load_workbook(io.BytesIO(client.get("/cases/export.xlsx?status=open").data))["导出说明"]
+                 .iter_rows(min_row=2, values_only=True))
+    assert about["导出时间"].startswith("2026-09-03 09:00") and about["筛选条件"] == "状态：办理中" and about["行数"] == 2
     exported = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert exported[late][8].date() == date(2026, 9, 2) and exported[late][9].startswith("自2026-03-02通知次日起算6个月")

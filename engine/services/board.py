@@ -347,7 +347,19 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: BoardFilter | Non
         DIMENSIONS[row.dimension].name_zh if row.dimension in DIMENSIONS else row.dimension,
         "、".join(map(party_name, row.departments)), "、".join(row.claimed_by) or "未认领", party_name(row.lead_department),
         "、".join(row.steps), row.rule or ""] for group, row in rows),
-        widths=(12, 12, 10, 10, 30, 10, 24, 14, 22, 24, 50), date_columns=(1,))
+        widths=(12, 12, 10, 10, 30, 10, 24, 14, 22, 24, 50), date_columns=(1,), about=[
+            ("导出时间", f"{window.now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"),
+            ("导出人", actor.username), ("筛选条件", _filter_text(filters)),
+            ("说明", f"剩余天数按导出之日（{window.today.isoformat()}）计算；“已逾期”含计时器已触发、案件已转入后续程序的案件，"
+                   "其届满日和期限依据为已届满的期限")])
+
+
+def _filter_text(filters: BoardFilter) -> str:
+    """The board's filters in words (Chinese, as the export's headings)."""
+    parts = [f"承办部门：{party_name(filters.department)}" if filters.department else "",
+             f"类别：{DIMENSIONS[filters.dimension].name_zh}" if filters.dimension in DIMENSIONS else "",
+             f"届满日：{filters.day.isoformat()}" if filters.day else ""]
+    return "；".join(p for p in parts if p) or "全部"
 
 
 def chart_data(ctx: EngineContext, actor: Actor) -> dict[str, Any]:

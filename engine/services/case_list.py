@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.errors import PermissionDenied
 from engine.models import Case, CaseStatus, Enterprise
@@ -26,7 +27,7 @@ EXPORT_LIMIT = 20000
 SOON_DAYS = 30
 STATUS_NAMES = {"open": ("办理中", "open"), "compliant": ("已整改达标", "compliant"), "exited": ("已关停退出", "exited")}
 EXPORT_HEADINGS = ("案件编号", "企业名称", "统一社会信用代码", "县市区", "行业", "类别", "牵头部门", "状态", "当前期限",
-                   "期限依据", "告知日期", "是否逾期")
+                   "期限依据", "通知日期", "是否逾期")
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,28 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
     """The filtered list (every page, at most ``EXPORT_LIMIT`` rows) as an .xlsx with Chinese headings."""
     query = _query(actor, filters).order_by(Case.id.desc()).limit(EXPORT_LIMIT)
     with ctx.unit_of_work() as session:
-        today = ctx.today(session)
+        now = ctx.now(session)
+        today = now.astimezone(SHANGHAI).date()
         rows = _rows(session, session.execute(query).all(), today)
     names = labels("zh")
+    about = [("导出时间", f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"), ("导出人", actor.username),
+             ("筛选条件", _filter_text(filters, names)), ("说明", f"是否逾期按导出之日（{today.isoformat()}）判断；已逾期、已转入后续程序的案件，"
+                                       "当前期限一栏为已届满的期限")]
     return table_workbook("案件清单", EXPORT_HEADINGS, ([
         r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),
         names["dimension"].get(r["dimension"], r["dimension"]), party_name(r["lead_department"]),
         names["status"][r["status"]], _day(r["deadline"] or r["expired_deadline"]),
         r["deadline_rule"] or r["expired_rule"] or "", date.fromisoformat(r["notice_date"]),
         "是" if r["due"] == "late" else "否"]
-        for r in rows), widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12, 10), date_columns=(8, 10))
+        for r in rows), widths=(10, 30, 22, 14, 10, 10, 22, 12, 12, 50, 12, 10), date_columns=(8, 10), about=about)
+
+
+def _filter_text(filters: CaseFilter, names: dict[str, dict[str, str]]) -> str:
+    """The list's filters in words (Chinese, as the export's headings)."""
+    parts = [f"状态：{names['status'].get(filters.status, filters.status)}" if filters.status else "",
+             f"类别：{names['dimension'].get(filters.dimension, filters.dimension)}" if filters.dimension else "",
+             f"行业：{names['industry'].get(filters.industry, filters.industry)}" if filters.industry else "",
+             f"县市区：{filters.county}" if filters.county else "",
+             f"牵头部门：{party_name(filters.lead_department)}" if filters.lead_department else "",
+             f"关键词：{filters.text.strip()[:100]}" if filters.text.strip() else ""]
+    return "；".join(p for p in parts if p) or "全部"

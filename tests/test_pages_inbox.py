@@ -59,6 +59,7 @@ def test_enterprise_sees_its_own_tasks_only(make_case, login_as, client, ctx):
     html = client.get("/inbox").get_data(as_text=True)
     assert task_ids(html) == [open_task(ctx, mine, "rectify")["id"]]
     assert open_task(ctx, theirs, "rectify")["id"] not in html
+    assert 'id="f-dimension"' in html and 'id="f-county"' not in html and 'id="f-industry"' not in html  # all its own
 
 
 def test_due_colours_and_counts(make_case, login_as, client, ctx):

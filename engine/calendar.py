@@ -38,6 +38,32 @@ HOLIDAY_NAMES_ZH: tuple[tuple[str, str], ...] = (
 )
 
 
+# English of the Chinese names ``holiday_name`` gives ("补假" appended: observed on another day).
+HOLIDAY_NAMES_EN = {"元旦": "New Year's Day", "除夕": "Chinese New Year's Eve", "春节": "Spring Festival",
+                    "清明节": "Tomb-Sweeping Day", "劳动节": "Labour Day", "端午节": "Dragon Boat Festival",
+                    "中秋节": "Mid-Autumn Festival", "国庆节": "National Day", "调休": "day off in lieu"}
+# Why a day is a rest or working day, in Chinese and English ({name}: the holiday; {weekday}: the day's name).
+_REASONS = {
+    "set_working": ("管理员设定工作日", "working day set by an administrator"),
+    "set_rest": ("管理员设定休息日", "rest day set by an administrator"),
+    "swapped_rest": ("调休休息日", "rest day in lieu"),
+    "holiday": ("法定节假日（{name}）", "public holiday ({name})"),
+    "swapped_working": ("调休工作日", "working day in lieu"),
+    "weekend": ("{weekday}", "{weekday}"),
+    "weekday": ("工作日（{weekday}）", "working day ({weekday})"),
+}
+
+
+def holiday_name_en(name: str) -> str:
+    """The English of a Chinese holiday name as ``holiday_name`` gives it (parts joined by "、")."""
+    parts = []
+    for part in name.split("、") if name else []:
+        base, observed = (part[:-2], True) if part.endswith("补假") else (part, False)
+        english = HOLIDAY_NAMES_EN.get(base, base)
+        parts.append(f"{english} (observed)" if observed else english)
+    return "; ".join(parts)
+
+
 def _check_date(day: object) -> date:
     """Return ``day`` if it is a plain date (not a datetime), else raise TypeError."""
     if isinstance(day, datetime) or not isinstance(day, date):
@@ -135,21 +161,29 @@ class RestDayCalendar:
                 parts.append(label)
         return "、".join(parts)
 
-    def reason(self, day: date) -> str:
-        """Short Chinese reason why ``day`` is a rest or working day."""
+    def _reason_kind(self, day: date) -> tuple[str, str | None]:
+        """Why ``day`` is a rest or working day: a key of ``_REASONS`` and the holiday's Chinese name, if any."""
         day = _check_date(day)
         if day in self._overrides:
-            return "管理员设定工作日" if self._overrides[day] else "管理员设定休息日"
+            return ("set_working" if self._overrides[day] else "set_rest"), None
         name = self.holiday_name(day)
         if name == "调休":
-            return "调休休息日"
+            return "swapped_rest", None
         if name is not None:
-            return f"法定节假日（{name}）"
+            return "holiday", name
         if day in _package_year(day.year)[1]:
-            return "调休工作日"
-        if day.weekday() >= 5:
-            return _WEEKDAY_ZH[day.weekday()]
-        return f"工作日（{_WEEKDAY_ZH[day.weekday()]}）"
+            return "swapped_working", None
+        return ("weekend" if day.weekday() >= 5 else "weekday"), None
+
+    def reason(self, day: date) -> str:
+        """Short Chinese reason why ``day`` is a rest or working day."""
+        kind, name = self._reason_kind(day)
+        return _REASONS[kind][0].format(name=name, weekday=_WEEKDAY_ZH[day.weekday()])
+
+    def reason_en(self, day: date) -> str:
+        """The same reason in English."""
+        kind, name = self._reason_kind(day)
+        return _REASONS[kind][1].format(name=holiday_name_en(name or ""), weekday=day.strftime("%A"))
 
     def known_years(self, today: date | None = None) -> tuple[int, ...]:
         """Years with published arrangements (swapped working days listed), plus the current year."""

@@ -177,6 +177,19 @@ def test_admin_pages_in_english(english, login_as):
         assert "Administration" in page
 
 
+def test_the_calendar_names_holidays_and_corrections_in_english(english, login_as, ctx):
+    from datetime import date
+
+    from engine.services import rest_days
+    from tests.conftest import actor
+
+    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 7), working=False, note="test")
+    login_as("admin")
+    page = english.get("/admin/calendar?year=2026").get_data(as_text=True)
+    assert "<td>National Day</td>" in page and "<td>Spring Festival</td>" in page and "国庆节" not in page
+    assert "<td>working day (Monday)</td>" in page and "工作日（周一）" not in page  # what 09-07 was before the correction
+
+
 def test_chinese_stays_the_default(client, compiled, login_as):
     login_as("staff", department="industry")
     page = client.get("/inbox").get_data(as_text=True)

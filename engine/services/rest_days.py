@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.calendar import RestDayCalendar
+from engine.calendar import RestDayCalendar, holiday_name_en
 from engine.context import Actor, EngineContext
 from engine.errors import PermissionDenied, invalid
 from engine.models import RestDayOverride
@@ -106,7 +106,7 @@ def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
             day += timedelta(days=1)
         label = _holiday_label(names)
         if label:
-            periods.append({"name": label, "start": start, "end": day - timedelta(days=1),
+            periods.append({"name": label, "name_en": holiday_name_en(label), "start": start, "end": day - timedelta(days=1),
                             "days": (day - start).days, "workdays": []})
     workdays = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     workdays = [d for d in workdays if d.weekday() >= 5 and published.is_working_day(d)]
@@ -115,7 +115,8 @@ def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
                       default=None)
         if nearest is not None:
             nearest["workdays"].append(swapped)
-    corrections = [{"day": d, "working": working, "note": notes.get(d, ""), "published": published.reason(d)}
+    corrections = [{"day": d, "working": working, "note": notes.get(d, ""), "published": published.reason(d),
+                    "published_en": published.reason_en(d)}
                    for d, working in sorted(effective.overrides.items()) if d.year == year]
     return {"year": year, "today": today, "published": published.has_arrangements(year),
             "arranged": effective.has_arrangements(year), "next_published": published.has_arrangements(year + 1),

@@ -305,6 +305,21 @@ SAFETY = rectification(
      [flow("notice", "order_suspension"), flow("order_suspension", "rectify_merge")]),
     {"field": "rectify_until"}, notice="下达停产整顿通知", extension=False)
 
+# C-2.5: the dismantling deadline the department sets in assess_dismantling runs from then on, through the
+# sealing, the commitment and the announcement, until the dismantling: each of those steps carries the same
+# boundary timer as `dismantle`, so the deadline shows as running and fires at 24:00 of its last day on
+# whichever step is open (overdue: government approval, then credit listing, C-3.8). Kept as timers on the
+# steps rather than one timer on an embedded subprocess: SpiffWorkflow 3.2 gives a subprocess's tasks the
+# subprocess's lane (seal and announce are the department's, the commitment the enterprise's).
+SEALED_PERIOD = (("seal_deadline_timer", "seal_equipment"), ("commitment_deadline_timer", "public_commitment"),
+                 ("announcement_deadline_timer", "publish_announcement"))
+
+
+def sealed_period_timers():
+    """The dismantling deadline's timers on the steps between its setting and the dismantling (C-2.5)."""
+    return [timer(tid, host, "拆除期限届满", "C-2.5", field="dismantle_deadline") for tid, host in SEALED_PERIOD]
+
+
 TECHNOLOGY = dict(
     id="technology", name="淘汰工艺装备拆除", clauses="C-2.5 C-2.6",
     lanes=["lead", "enterprise", "government"],
@@ -317,7 +332,8 @@ TECHNOLOGY = dict(
            xor("dismantle_merge", "enterprise"),
            task("dismantle", "拆除主体设备", "enterprise", *doc("C-2.5 dismantle")),
            timer("dismantle_deadline_timer", "dismantle", "拆除期限届满", "C-2.5",
-                 field="dismantle_deadline")],
+                 field="dismantle_deadline"),
+           *sealed_period_timers()],
     flows=[flow("notice", "assess_dismantling"),
            flow("assess_dismantling", "dismantle_route"),
            flow("dismantle_route", "dismantle_merge", "dismantlable == True or ditiaogang == True",
@@ -328,7 +344,8 @@ TECHNOLOGY = dict(
            flow("publish_announcement", "dismantle_merge"),
            flow("dismantle_merge", "dismantle"),
            flow("dismantle", "reinspect_merge"),
-           flow("dismantle_deadline_timer", "closure_merge", name="逾期")])
+           flow("dismantle_deadline_timer", "closure_merge", name="逾期"),
+           *[flow(t["id"], "closure_merge", name="逾期") for t in sealed_period_timers()]])
 
 PHASE_OUT = dict(
     id="phase_out", name="淘汰类产能退出", clauses="C-2.6",

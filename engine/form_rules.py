@@ -12,7 +12,8 @@ with ``properties``; property names ``^[a-z][a-z0-9_]*$``; titles are Chinese te
 ``required`` names only properties; references stay inside the document; ``x-notAfterToday``
 (a date of something that has happened) is a boolean on a top-level date field; ``x-en`` (the English
 overlay, ``engine.form_english``) is an object of English strings, its labels naming enum values; and the fields of
-DESIGN.md's contract table keep their names, types and values. Against the latest stored
+DESIGN.md's contract table keep their names, types and values, and the range the law allows
+(``extension_months`` 1 to 3: a form cannot offer more than the server accepts). Against the latest stored
 version: ``widget_problems`` keeps fields to the types the task page has inputs for, and
 ``protected_problems`` refuses removing a property, or changing its type, while a deployed
 process reads it.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from json.decoder import scanstring
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import jsonschema
@@ -48,13 +49,26 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _META = jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA,
                                         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
-# DESIGN.md, "Task keys and their fields": the same step keeps these fields in every process (type, values).
-CONTRACT: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {
-    "rectify.schema.json": {"outcome": ("string", ("rectified", "extension_requested")),
-                            "extension_months": ("integer", None), "reason": ("string", None)},
-    "review_extension.schema.json": {"approved": ("boolean", None), "opinion": ("string", None)},
-    "reinspect.schema.json": {"result": ("string", ("pass", "fail")), "findings": ("string", None)},
-    "government_approval.schema.json": {"approved": ("boolean", None), "opinion": ("string", None)},
+MAX_EXTENSION_MONTHS = 3  # DOMAIN.md C-2.1/C-2.2: one extension of at most 3 months
+
+
+class Contracted(NamedTuple):
+    """A contract field: its type, its values (an enum) and the range the law allows (a number's minimum and
+    maximum: the form may narrow it, never widen it)."""
+
+    kind: str
+    values: tuple[str, ...] | None = None
+    bounds: tuple[int, int] | None = None
+
+
+# DESIGN.md, "Task keys and their fields": the same step keeps these fields in every process (type, values, range).
+CONTRACT: dict[str, dict[str, Contracted]] = {
+    "rectify.schema.json": {"outcome": Contracted("string", ("rectified", "extension_requested")),
+                            "extension_months": Contracted("integer", bounds=(1, MAX_EXTENSION_MONTHS)),
+                            "reason": Contracted("string")},
+    "review_extension.schema.json": {"approved": Contracted("boolean"), "opinion": Contracted("string")},
+    "reinspect.schema.json": {"result": Contracted("string", ("pass", "fail")), "findings": Contracted("string")},
+    "government_approval.schema.json": {"approved": Contracted("boolean"), "opinion": Contracted("string")},
 }
 
 _JSON_MESSAGES = {  # the decoder's messages, in Chinese
@@ -342,7 +356,7 @@ def contract_problems(key: str, schema: dict, located: Located) -> list[Problem]
     """The contract's task forms keep their fields, with the same type and values (DESIGN.md)."""
     problems = []
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    for name, (kind, values) in CONTRACT.get(key, {}).items():
+    for name, (kind, values, bounds) in CONTRACT.get(key, {}).items():
         prop, where = properties.get(name), ("properties", name)
         if not isinstance(prop, dict):
             problems.append(located.problem(
@@ -356,7 +370,35 @@ def contract_problems(key: str, schema: dict, located: Located) -> list[Problem]
             problems.append(located.problem(
                 f"字段 {name} 属于对外约定，取值应保持为 {'、'.join(values)}", f"field {name} is part of the contract: its "
                 f"values must stay {', '.join(values)}", (*where, "enum")))
+        elif bounds is not None:
+            problems += _bounds_problems(name, prop, bounds, located)
     return problems
+
+
+def _bounds_problems(name: str, prop: dict, bounds: tuple[int, int], located: Located) -> list[Problem]:
+    """A contract number keeps inside the range the law allows: a ``minimum`` and ``maximum`` within it."""
+    low, high = bounds
+    where, problems = ("properties", name), []
+    minimum, maximum = prop.get("minimum"), prop.get("maximum")
+    if not _number(minimum) or minimum < low:
+        problems.append(located.problem(
+            f"字段 {name} 属于对外约定，依法最小为 {low}：应有 \"minimum\" 且不小于 {low}（现为 {_shown(minimum, '未设')}）",
+            f"field {name} is part of the contract and the law's minimum is {low}: it needs a \"minimum\" of at least "
+            f"{low} (now {_shown(minimum, 'none')})", (*where, "minimum")))
+    if not _number(maximum) or maximum > high:
+        problems.append(located.problem(
+            f"字段 {name} 属于对外约定，依法最多为 {high}：应有 \"maximum\" 且不大于 {high}（现为 {_shown(maximum, '未设')}）",
+            f"field {name} is part of the contract and the law allows at most {high}: it needs a \"maximum\" of at "
+            f"most {high} (now {_shown(maximum, 'none')})", (*where, "maximum")))
+    return problems
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: Any, missing: str) -> str:
+    return missing if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def check_text(key: Any, text: Any) -> tuple[dict | None, Located | None, list[Problem]]:

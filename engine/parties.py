@@ -30,6 +30,12 @@ PARTIES: tuple[Party, ...] = (
     Party("enterprise", "企业", "The regulated enterprise"),
 )
 PARTY_CODES = frozenset(p.code for p in PARTIES)
+_PARTY_ORDER = {p.code: i for i, p in enumerate(PARTIES)}
+
+
+def party_order(code: str) -> tuple[int, str]:
+    """Sort key for department codes: the parties in the order of DOMAIN.md, then any others by code."""
+    return _PARTY_ORDER.get(code, len(_PARTY_ORDER)), code
 
 
 @dataclass(frozen=True)

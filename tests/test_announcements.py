@@ -272,3 +272,56 @@ def test_case_history_still_shows_the_publication(ctx, make_case, work):
     case_id = sealed_case(make_case, work)
     actions = [e["action"] for e in cases.get_case(ctx, SUPERVISOR, case_id)["history"]]
     assert "announcement_published" in actions
+
+
+# ---------------------------------------------------------------------------------------------
+# Web addresses: a field of "format": "uri" takes only http(s) addresses with a host
+# ---------------------------------------------------------------------------------------------
+
+
+def announcement_task(ctx, make_case, work) -> tuple[int, dict]:
+    case_id = make_case("technology")
+    work(case_id, "assess_dismantling", {"dismantlable": False, "ditiaogang": False,
+                                         "dismantle_deadline": "2026-06-20", "equipment": EQUIPMENT})
+    work(case_id, "seal_equipment", SEALED)
+    case = work(case_id, "public_commitment", {"commitment": COMMITMENT, "committed": True})
+    return case_id, next(t for t in case["open_tasks"] if t["key"] == "publish_announcement")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>",
+                                 "ftp://www.jining.gov.cn/1.html", "https:///1.html", "www.jining.gov.cn/1.html",
+                                 " https://www.jining.gov.cn/1.html"])
+def test_a_web_address_is_an_http_url_with_a_host(ctx, client, make_case, work, api_token, url):
+    case_id, task = announcement_task(ctx, make_case, work)
+    staff = api_token("staff", department=task["department"])
+    before = cases.get_case(ctx, SUPERVISOR, case_id)
+    complete = f"/api/v1/tasks/{task['id']}/complete"
+    zh = client.post(complete, json={"url": url, "published_on": START_DAY}, headers=staff)
+    en = client.post(complete, json={"url": url, "published_on": START_DAY},
+                     headers={**staff, "Accept-Language": "en"})
+    assert zh.status_code == en.status_code == 400
+    ((zh_error,), (en_error,)) = zh.get_json()["errors"], en.get_json()["errors"]
+    assert zh_error["field"] == en_error["field"] == "url"
+    assert "「公告网址」" in zh_error["message"] and "http:// 或 https://" in zh_error["message"]
+    assert "Address of the announcement" in en_error["message"] and "http:// or https://" in en_error["message"]
+    after = cases.get_case(ctx, SUPERVISOR, case_id)
+    assert (after["version"], after["history"]) == (before["version"], before["history"]) and rows(ctx) == []
+    assert client.get("/public/announcements.json").get_json()["count"] == 0
+
+
+def test_an_http_address_is_accepted(ctx, make_case, work):
+    case_id, _task = announcement_task(ctx, make_case, work)
+    work(case_id, "publish_announcement", {"url": "HTTP://www.jining.gov.cn/gg/2026/1.html?x=1#a",
+                                           "published_on": START_DAY})
+    assert rows(ctx)[0].url == "HTTP://www.jining.gov.cn/gg/2026/1.html?x=1#a"
+
+
+def test_a_script_address_stored_before_the_check_is_never_a_link(ctx, client, make_case, work):
+    case_id = sealed_case(make_case, work)
+    with ctx.unit_of_work() as session:  # data written before web addresses were checked
+        session.execute(sa.update(Announcement).where(Announcement.case_id == case_id)
+                        .values(url="javascript:alert(1)"))
+    html = client.get("/public").get_data(as_text=True)
+    assert "javascript:" not in html and "企业" in html
+    body = client.get("/public/announcements.json").get_data(as_text=True)
+    assert "javascript:" not in body

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from engine.models import AuditEvent
 from engine.services import audit
-from tests.conftest import CLOCK_START
+from tests.conftest import CLOCK_START, ENTERPRISE_B
 
 
 def _drive(make_case, work) -> int:
@@ -23,7 +23,7 @@ def test_a_clean_trail_verifies(ctx, make_case, work):
 
 def test_each_event_links_to_the_previous_one_of_its_case(ctx, make_case, work):
     case_id = _drive(make_case, work)
-    make_case("quality", industry="cement")
+    make_case("quality", industry="cement", enterprise=ENTERPRISE_B)
     with ctx.unit_of_work() as session:
         rows = session.scalars(sa.select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
     assert rows[0].prev_hash == ""

@@ -177,6 +177,10 @@ MATRIX: dict[tuple[str, str], list[Check]] = {
     (POST, "/admin/departments/<code>"): [Check("/admin/departments/spare", ADMIN, ok(400), form={})],
     # a party of the procedures cannot be removed: refused with a message, nothing changes
     (POST, "/admin/departments/<code>/remove"): [Check("/admin/departments/industry/remove", ADMIN, ok(302), form={})],
+    (GET, "/admin/enterprises"): [Check("/admin/enterprises", ADMIN, ok(200))],
+    (GET, "/admin/enterprises/<code>"): [Check(f"/admin/enterprises/{ENTERPRISE_A}", ADMIN, ok(200))],
+    # an empty form is refused (a name and the grounds are required): the register stays as it is
+    (POST, "/admin/enterprises/<code>"): [Check(f"/admin/enterprises/{ENTERPRISE_A}", ADMIN, ok(400), form={})],
     (GET, "/admin/calendar"): [Check("/admin/calendar", ADMIN, ok(200))],
     (POST, "/admin/calendar"): [Check("/admin/calendar", ADMIN, ok(400), form={})],
     (POST, "/admin/calendar/<day>/remove"): [Check("/admin/calendar/2026-13-01/remove", ADMIN, ok(400), form={})],

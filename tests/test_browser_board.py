@@ -12,7 +12,7 @@ from tests.conftest import actor, screenshot
 @pytest.fixture
 def running_cases(ctx, make_case):
     """Clocks in every group: notices on 2026-03-02, 03-10 and 04-01, and two more on 08-28 (today)."""
-    codes = [make_credit_code(f"91370800MA3C0{n:03d}0") for n in range(1, 6)]
+    codes = [make_credit_code(f"91370800MA3C0{n:03d}0") for n in range(1, 7)]
     supervisor = actor("supervisor")
     make_case("energy_use", enterprise=codes[0])
     timers.advance_clock(ctx, supervisor, to="2026-03-10T09:00:00+08:00")
@@ -22,7 +22,7 @@ def running_cases(ctx, make_case):
     timers.advance_clock(ctx, supervisor, to="2026-08-28T09:00:00+08:00")
     make_case("environmental", industry="aluminium", enterprise=codes[3])
     make_case("energy_use", industry="flat_glass", enterprise=codes[4])
-    make_case("safety", industry="coal", enterprise=codes[4])  # no clock until the department sets one
+    make_case("safety", industry="coal", enterprise=codes[5])  # no clock until the department sets one
 
 
 def _count(page, group: str) -> str:

@@ -10,7 +10,7 @@ from tests.test_bulk_import import ROWS, workbook
 
 
 def test_staff_opens_a_case_through_the_intake_form(live_server, page, browser_login, make_case):
-    make_case("technology", industry="steel", enterprise=ENTERPRISE_A)
+    make_case("technology", industry="coal", enterprise=ENTERPRISE_A)  # registered as a coal company
     browser_login(page, live_server, "staff", department="energy")
     page.goto(f"{live_server}/cases/new")
     page.fill("#lookup-code", ENTERPRISE_A)

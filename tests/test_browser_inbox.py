@@ -82,3 +82,26 @@ def test_lists_fit_a_phone_screen_and_their_tables_scroll(live_server, page, bro
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         assert page.eval_on_selector(table, "t => t.scrollWidth > t.clientWidth"), path  # it does scroll inside
     screenshot(page, "cases-phone")
+
+
+def test_the_announcement_address_takes_only_web_addresses(live_server, page, browser_login, make_case, work, ctx):
+    case_id = make_case("technology", industry="steel")
+    work(case_id, "assess_dismantling", {"dismantlable": False, "ditiaogang": False,
+                                         "dismantle_deadline": "2026-06-20", "equipment": "中频炉2台"})
+    work(case_id, "seal_equipment", {"water_cut": True, "power_cut": True, "power_unit_removed": True,
+                                     "equipment_sealed": True, "sealed_on": "2026-03-02"})
+    case = work(case_id, "public_commitment", {"commitment": "封存设备不再恢复生产", "committed": True})
+    task = next(t for t in case["open_tasks"] if t["key"] == "publish_announcement")
+
+    browser_login(page, live_server, "staff", department=task["department"])
+    page.goto(f"{live_server}/tasks/{task['id']}")
+    url = page.locator("input[name=url]")
+    for address, valid in (("javascript:alert(1)", False), ("https:///gg/1.html", False),
+                           ("https://www.jining.gov.cn/gg/2026/1.html", True)):
+        url.fill(address)
+        assert url.evaluate("input => input.checkValidity()") is valid, address
+    url.fill("javascript:alert(1)")
+    page.fill("input[name=published_on]", "2026-03-02")
+    page.click("#task-form button[type=submit]")  # the browser stops it: still on the form, nothing sent
+    assert page.url.endswith(f"/tasks/{task['id']}")
+    assert any(t["key"] == "publish_announcement" for t in cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"])

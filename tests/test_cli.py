@@ -102,6 +102,8 @@ BAD_CODE = GOOD_CODE[:17] + ("0" if GOOD_CODE[17] != "0" else "1")
     (["--role", "enterprise", "--enterprise", BAD_CODE], "check character"),
     (["--role", "enterprise", "--enterprise", "91370800MA3I000100"], "'I'"),
     (["--role", "enterprise"], "18"),
+    (["--role", "supervisor", "--department", "industry"], "department"),
+    (["--role", "owner", "--enterprise", GOOD_CODE], "credit code"),
 ])
 def test_user_add_refusals(initialised, db_path, args, needle):
     result = initialised("user", "add", "someone", *args, "--password", "long-enough-1")

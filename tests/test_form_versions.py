@@ -400,3 +400,27 @@ def test_a_new_form_lets_a_new_step_deploy_and_run(ctx, make_case, work):
     assert [p.field for p in missing.value.problems] == ["opinion"]
     case = work(case_id, "legal_review", {"lawful": True, "opinion": "程序合法"})
     assert [t["key"] for t in case["open_tasks"]] == ["government_approval"]
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda p: p.update(maximum=6), "$.properties.extension_months.maximum"),
+    (lambda p: p.pop("maximum"), "$.properties.extension_months.maximum"),
+    (lambda p: p.update(minimum=0), "$.properties.extension_months.minimum"),
+    (lambda p: p.pop("minimum"), "$.properties.extension_months.minimum"),
+])
+def test_the_statutory_extension_cap_cannot_be_raised(ctx, change, where):
+    schema = schema_of(RECTIFY)
+    change(schema["properties"]["extension_months"])
+    text = dumped(schema)
+    (problem,) = refusal(ctx, RECTIFY, text).problems
+    assert problem.field == where and problem.line is not None
+    assert "extension_months" in problem.message_zh and "依法" in problem.message_zh
+    assert "the law" in problem.message_en and "extension_months" in problem.message_en
+    line = text.splitlines()[problem.line - 1]  # the bound itself, or the field when it has none
+    assert where.rsplit(".", 1)[1] in line or '"extension_months"' in line
+
+
+def test_the_extension_may_be_narrowed(ctx):
+    schema = schema_of(RECTIFY)
+    schema["properties"]["extension_months"].update(maximum=2)
+    assert forms.publish(ctx, OWNER, RECTIFY, dumped(schema), "收紧延期上限")["version"] == 2

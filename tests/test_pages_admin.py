@@ -6,8 +6,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from engine.errors import InvalidInput
 from engine.models import AuditEvent, User
-from engine.services import cases, users
+from engine.parties import PARTIES
+from engine.services import accounts, cases, users
 from tests.conftest import ENTERPRISE_A, PASSWORD, actor, csrf_from, screenshot
 
 
@@ -70,6 +72,26 @@ def test_bad_input_is_shown_next_to_each_field(login_as, client):
                                                "password": "long-enough-1"})
     assert answer.status_code == 400
     assert 'id="enterprise-error"' in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("role", "field", "value"), [
+    ("supervisor", "department", "industry"), ("admin", "department", "market"),
+    ("staff", "enterprise", ENTERPRISE_A), ("supervisor", "enterprise", ENTERPRISE_A)])
+def test_a_department_or_credit_code_another_role_does_not_have_is_refused_not_dropped(ctx, login_as, client,
+                                                                                       role, field, value):
+    login_as("admin")
+    data = {"csrf_token": _token(client), "username": "gao", "role": role, "department": "", "enterprise": "",
+            "password": "long-enough-1"}
+    if role == "staff":
+        data["department"] = "industry"
+    answer = client.post("/admin/users", data={**data, field: value})
+    assert answer.status_code == 400
+    assert f'id="{field}-error">只有' in answer.get_data(as_text=True)
+    assert _user_id(ctx, "gao") is None and not _audit(ctx, "user_added")
+    with pytest.raises(InvalidInput) as refused:  # the CLI's and the fixtures' path: the same rule
+        users.add_user(ctx, "gao", role, PASSWORD, **{field: value, **({"department": "industry"}
+                                                                      if role == "staff" else {})})
+    assert [p.field for p in refused.value.problems] == [field]
 
 
 def test_a_taken_username_is_refused_not_overwritten(ctx, login_as, client):
@@ -181,6 +203,17 @@ def test_department_add_rename_and_remove(ctx, login_as, client):
     html = client.get("/admin/departments").get_data(as_text=True)
     assert 'id="dept-housing"' in html and 'id="dept-finance"' in html
     assert not _audit(ctx, "department_removed")
+
+
+def test_departments_are_listed_in_the_order_of_the_parties(ctx, login_as, client):
+    accounts.add_department(ctx, actor("admin"), "housing", "市住房和城乡建设局", "Housing Bureau")
+    codes = [d["code"] for d in accounts.list_departments(ctx, actor("admin"))]
+    assert codes == [p.code for p in PARTIES] + ["housing"]
+    login_as("admin")
+    html = client.get("/admin/departments").get_data(as_text=True)
+    assert html.index('id="dept-industry"') < html.index('id="dept-pboc"') < html.index('id="dept-banking"')
+    users_page = client.get("/admin/users").get_data(as_text=True)
+    assert users_page.index("市工业和信息化局") < users_page.index("人民银行济宁市中心支行") < users_page.index("济宁银保监分局")
 
 
 def test_department_input_errors_are_shown_next_to_fields(login_as, client):

@@ -123,7 +123,8 @@ def test_department_filter_uses_the_holder(supervisor, make_case):
 def test_counts_by_department_and_dimension(ctx, make_case):
     make_case("energy_use", industry="flat_glass")  # no C-3.3 price task in development's inbox
     make_case("environmental", enterprise=ENTERPRISE_B)
-    make_case("energy_use", industry="coal", enterprise=ENTERPRISE_B)  # lead energy; clock held by the enterprise
+    make_case("energy_use", industry="coal", enterprise=make_credit_code("91370800MA3C00030"))  # lead energy;
+    # clock held by the enterprise (a coal company: intake never changes ENTERPRISE_B's registered industry)
     data = board_service.chart_data(ctx, actor("supervisor"))
     assert dict(data["by_department"]) == {"enterprise": 3}
     assert dict(data["by_dimension"]) == {"energy_use": 2, "environmental": 1}

@@ -166,3 +166,18 @@ def test_the_case_page_and_the_task_page_name_each_recorded_action_alike(login_a
     on_task = actions(client.get(f"/tasks/{rectify['id']}").get_data(as_text=True))
     words = [str(ACTIONS[a]) for a in ("case_opened", "task_claimed", "task_released")]
     assert [a.split("：")[0] for a in on_case] == [a.split("：")[0] for a in on_task] == words
+
+
+def test_history_shows_submitted_data_as_the_task_page_does(login_as, client, make_case, work):
+    case_id = make_case("phase_out")
+    work(case_id, "screen_item", {"catalogue_item": "淘汰类 钢铁 第1项", "exit_method": "close_enterprise",
+                                  "exit_deadline": "2026-08-15"})
+    login_as("supervisor")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    shown = html[html.index('id="h-history"'):]
+    assert "关停、停业、关闭、取缔整个企业" in shown and "close_enterprise" not in shown
+    assert "<dt>退出方式</dt>" in shown
+    english = client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True)
+    shown = english[english.index('id="h-history"'):]
+    assert "<dt>Method of exit</dt>" in shown and "Close, cease business, shut down or ban the whole enterprise" in shown
+    assert "退出方式" not in shown and "close_enterprise" not in shown

@@ -412,3 +412,85 @@ def test_every_page_names_a_case_the_same_way(review_case, login_as, client, ctx
         assert f"案件 {review_case}" in texts, path
         assert not [t for t in texts if re.search(r"#\d|第 \d+ 号", t)], path
     assert f"<title>案件 {review_case}" in client.get(f"/cases/{review_case}").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals keep what was typed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_second_submission_keeps_what_was_typed_and_links_the_case(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    first_tab = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    second_tab = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(first_tab), "approved": "true",
+                                                     "opinion": "同意延期2个月"}).status_code == 302
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(second_tab), "approved": "false",
+                                                       "opinion": "第二个标签页里写的意见"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "该任务已办结，不能再次提交" in html
+    assert f'href="/cases/{review_case}"' in html and 'href="/inbox"' in html
+    typed = html[html.index("您填写的内容"):]
+    assert "是否同意延期" in typed and "否" in typed and "第二个标签页里写的意见" in typed
+    again = client.get(f"/tasks/{task['id']}")  # the closed task's page, also when opened again
+    assert again.status_code == 409 and f'href="/cases/{review_case}"' in again.get_data(as_text=True)
+
+
+def test_a_deadline_that_passed_while_typing_keeps_the_input(make_case, login_as, client, ctx):
+    case_id = make_case("energy_use", industry="flat_glass")
+    task = open_task(ctx, case_id, "rectify")
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    timers.set_clock(ctx, actor("supervisor"), timers.parse_instant("2026-09-03T09:00:00+08:00"))  # not swept yet
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "outcome": "rectified",
+                                                       "report": "已更换全部淘汰电机"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "法定期限已届满" in html and f'href="/cases/{case_id}"' in html
+    assert "已更换全部淘汰电机" in html and "已完成整改，申请复查" in html
+
+
+def test_a_task_claimed_meanwhile_shows_the_form_again_with_the_input(review_case, login_as, client, ctx):
+    task = open_task(ctx, review_case, "review_extension")
+    login_as("staff", department="industry")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    tasks.claim_task(ctx, actor("staff", "industry"), task["id"])  # a colleague, meanwhile
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "approved": "true",
+                                                       "opinion": "同意，限期两个月"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "staff_industry" in html
+    assert "同意，限期两个月" in field_block(html, "opinion") and 'value="true" checked' in field_block(html, "approved")
+
+
+def test_every_problem_is_shown_at_its_field_at_once(make_case, login_as, client, ctx):
+    case_id = make_case("phase_out")
+    task = open_task(ctx, case_id, "screen_item")
+    login_as("staff", department="industry")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "catalogue_item": "条" * 5000,
+                                                       "exit_method": "seal_equipment", "exit_deadline": "2020-01-01"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "长度不能超过 500" in field_block(html, "catalogue_item")
+    assert "2020-01-01 早于今天" in field_block(html, "exit_deadline")
+    assert open_task(ctx, case_id, "screen_item")["id"] == task["id"]
+
+
+def test_a_web_address_input_asks_for_http(app):
+    from webapp.pages.forms import form_fields
+
+    with app.test_request_context():
+        (url, _date) = form_fields(schema("publish_announcement"))
+    assert url.widget == "url" and url.attrs["pattern"].startswith("[Hh][Tt][Tt][Pp][Ss]?:")
+    pattern = re.compile(url.attrs["pattern"])
+    assert pattern.fullmatch("https://www.jining.gov.cn/gg/1.html") and pattern.fullmatch("HTTP://a.cn")
+    assert not any(pattern.fullmatch(v) for v in ("javascript:alert(1)", "https:///x", "ftp://a.cn", "www.a.cn"))
+
+
+def test_describe_reads_nested_values_by_their_schema(app):
+    from webapp.pages.forms import describe
+
+    data = {"confirmed": True, "corrections": [{"case_id": 7, "field": "exclude", "reason": "次年关停"}]}
+    with app.test_request_context():
+        assert describe(schema("confirm_closures"), data) == [
+            ("确认清单（含更正）无误", "是"), ("更正", "案件编号：7，更正项目：不计入本年度，更正理由：次年关停")]

@@ -663,6 +663,40 @@ def test_phase_out_deadline_in_the_past_is_refused(ctx, make_case, work):
     assert fields(refused) == {"exit_deadline"}
 
 
+def test_every_problem_of_a_submission_is_reported_at_once(ctx, make_case, work):
+    case_id = make_case("phase_out")
+    before = cases.get_case(ctx, SUPERVISOR, case_id)
+    with pytest.raises(InvalidInput) as refused:  # a schema error and a deadline in the past, in one refusal
+        work(case_id, "screen_item", {**screening("2020-01-01"), "catalogue_item": "条" * 5000})
+    assert fields(refused) == {"catalogue_item", "exit_deadline"}
+    messages = {p.field: p.message_zh for p in refused.value.problems}
+    assert "长度不能超过 500" in messages["catalogue_item"] and "2020-01-01 早于今天" in messages["exit_deadline"]
+    after = cases.get_case(ctx, SUPERVISOR, case_id)
+    assert (after["version"], after["open_tasks"]) == (before["version"], before["open_tasks"])
+
+
+def test_a_statutory_rule_is_reported_with_the_schema_errors(ctx, make_case, work):
+    case_id = make_case("quality", industry="flat_glass")
+    work(case_id, "order_stop", {"order_no": "济市监停〔2026〕3号", "order_date": START_DAY})
+    with pytest.raises(InvalidInput) as refused:  # no extension in quality cases, and a report too long
+        work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "设备采购",
+                                  "report": "报" * 5000})
+    assert fields(refused) == {"outcome", "report"}
+
+
+def test_a_required_checkbox_reads_yes_not_python(ctx, make_case, work):
+    case_id = make_case("technology")
+    work(case_id, "assess_dismantling", {"dismantlable": False, "ditiaogang": False,
+                                         "dismantle_deadline": "2026-06-20", "equipment": "中频炉2台"})
+    with pytest.raises(InvalidInput) as refused:
+        work(case_id, "seal_equipment", {"water_cut": True, "power_cut": False, "power_unit_removed": True,
+                                         "equipment_sealed": True, "sealed_on": START_DAY})
+    (problem,) = refused.value.problems
+    assert problem.field == "power_cut" and problem.message_zh == "「已断电」填写有误：必须为「是」"
+    assert problem.message_en == "Power cut: must be true"
+    assert "True" not in problem.message_zh + problem.message_en
+
+
 # ---------------------------------------------------------------------------------------------
 # Timers
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from engine.clock import parse_instant
 from engine.context import WorkflowCache
+from engine.credit_code import make_credit_code
 from engine.errors import PermissionDenied
 from engine.models import Case, WaitingTimer
 from engine.services import cases, instances, rest_days, timers
@@ -16,6 +17,7 @@ from tests.conftest import ENTERPRISE_B, actor
 from webapp import create_app
 
 SUPERVISOR = actor("supervisor")
+ENTERPRISE_C = make_credit_code("91370800MA3C00030")
 
 
 def _case(ctx, case_id: int) -> dict:
@@ -31,7 +33,8 @@ def test_a_new_rest_day_moves_a_running_deadline_its_timer_and_its_due_date(ctx,
     case_id = make_case("energy_use", industry="flat_glass")  # last day Wednesday 2026-09-02; rectify alone open
     other = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)
     timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-03-03T09:00:00+08:00"))
-    later = make_case("energy_use", industry="cement")  # last day 2026-09-03: a correction of 09-02 leaves it
+    later = make_case("energy_use", industry="cement", enterprise=ENTERPRISE_C)  # last day 2026-09-03: a
+    # correction of 09-02 leaves it (another enterprise: intake never changes a registered one's industry)
     rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 3), working=False, note="其他")  # moves `later`
     assert _case(ctx, later)["deadline"] == "2026-09-04"
 
@@ -123,7 +126,8 @@ def test_override_makes_a_weekday_a_rest_day(ctx, make_case):
     first = cases.get_case(ctx, actor("supervisor"), make_case("energy_use"))
     assert first["deadline"] == "2026-09-02"
     rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="临时调整")
-    second = cases.get_case(ctx, actor("supervisor"), make_case("energy_use", industry="cement"))
+    second = cases.get_case(ctx, actor("supervisor"), make_case("energy_use", industry="cement",
+                                                                enterprise=ENTERPRISE_B))
     assert second["deadline"] == "2026-09-03"
     assert "2026-09-03" in second["deadline_rule"]
     # the running case's deadline was settled again in the correction's transaction (see below)

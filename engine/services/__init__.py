@@ -8,6 +8,7 @@ Core (the procedures):
 - ``timers``: list waiting timers, sweep the due ones, move the simulated clock
 - ``audit``: the hash-chained audit trail (append inside a unit of work, verify)
 - ``users``, ``accounts``: sign-in, tokens, user and department administration
+- ``enterprises``: the enterprise register (intake reconciles with it, never rewrites it; admins correct it)
 - ``rest_days``: administrators' corrections of the rest-day calendar
 
 Read models and helpers for the pages:

@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem, invalid
 from engine.models import ApiToken, Case, Department, User
-from engine.parties import PARTY_CODES
+from engine.parties import PARTY_CODES, party_order
 from engine.services import users
 from engine.services.instances import audit
 
@@ -147,7 +147,8 @@ def reset_password(ctx: EngineContext, actor: Actor, user_id: int, password: str
 
 
 def list_departments(ctx: EngineContext, actor: Actor) -> list[dict[str, Any]]:
-    """Every department by code, with how many accounts and cases refer to it and whether it may be removed."""
+    """Every department (the parties in DOMAIN.md's order, then others by code), with how many accounts and
+    cases refer to it and whether it may be removed."""
     _admin(actor)
     user_counts = sa.select(User.department_code, sa.func.count()).group_by(User.department_code)
     case_counts = sa.select(Case.lead_department, sa.func.count()).group_by(Case.lead_department)
@@ -155,7 +156,7 @@ def list_departments(ctx: EngineContext, actor: Actor) -> list[dict[str, Any]]:
         n_users = dict(session.execute(user_counts).all())
         n_cases = dict(session.execute(case_counts).all())
         out = []
-        for dept in session.scalars(sa.select(Department).order_by(Department.code)):
+        for dept in sorted(session.scalars(sa.select(Department)), key=lambda d: party_order(d.code)):
             builtin = dept.code in PARTY_CODES
             count_u, count_c = n_users.get(dept.code, 0), n_cases.get(dept.code, 0)
             out.append({"code": dept.code, "name_zh": dept.name_zh, "name_en": dept.name_en, "builtin": builtin,

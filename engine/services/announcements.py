@@ -37,6 +37,7 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on
 from engine.errors import Conflict, NotFound, PermissionDenied, invalid
+from engine.form_formats import is_web_address
 from engine.models import Announcement, AuditEvent, Case, Enterprise, RestDayOverride
 from engine.services import instances
 
@@ -75,9 +76,10 @@ class PublicAnnouncement:
 
     @property
     def link(self) -> str | None:
-        """The announcement's web address when it is an http(s) one (never a script URL)."""
+        """The announcement's web address when it is an http(s) one with a host (never a script URL, whatever older
+        data holds)."""
         url = (self.url or "").strip()
-        return url if url.lower().startswith(("https://", "http://")) else None
+        return url if is_web_address(url) else None
 
     def as_json(self) -> dict[str, Any]:
         """The portal's JSON form (dates as ``YYYY-MM-DD``)."""
@@ -85,7 +87,7 @@ class PublicAnnouncement:
         out = {"id": self.id, "kind": self.kind, "kind_name": kind.get("name_zh", self.kind),
                "clause": self.clause, "enterprise_name": self.enterprise_name, "credit_code": self.credit_code,
                "subject": self.subject, "published_on": self.published_on.isoformat(),
-               "deadline": self.deadline.isoformat() if self.deadline else None, "url": self.url}
+               "deadline": self.deadline.isoformat() if self.deadline else None, "url": self.link}
         if self.withdrawn_on is not None:
             out["withdrawn_on"] = self.withdrawn_on.isoformat()
             out["withdraw_reason"] = self.withdraw_reason

@@ -34,7 +34,7 @@ from engine.context import Actor, EngineContext
 from engine.errors import CapexitError, Conflict, InvalidInput, NotFound, Problem
 from engine.models import Case, CaseStatus
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
-from engine.services import intake
+from engine.services import enterprises, intake
 
 MAX_ROWS = 2000
 BATCH_LIFETIME = 24 * 3600
@@ -107,12 +107,20 @@ class RowCheck:
 
 
 def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> list[RowCheck]:
-    """Check every row without creating anything; marks rows whose enterprise already has an open case."""
+    """Check every row without creating anything; marks rows whose enterprise already has an open case.
+
+    A row of a registered enterprise is checked against the register, a row of a new one against
+    the first row that gives the same credit code (which will register it).
+    """
     intake.allowed_dimensions(actor)
+    register = enterprises.registered_for(ctx, (str(r["values"].get("credit_code") or "") for r in rows))
+    earlier: dict[str, tuple[int, dict[str, str]]] = {}  # a new enterprise's first row: later rows must agree
     out = []
     for row in rows:
-        checked = intake.check_values(actor, row["values"])
+        checked = intake.check_values(actor, row["values"], register=register)
         request = checked.request
+        if request is not None and request.enterprise["credit_code"] not in register:
+            checked.problems += _against_earlier_row(earlier, row["line"], request.enterprise)
         out.append(RowCheck(row["line"], row["values"], checked.problems, checked.lead_department,
                             request.dimension if request else None,
                             request.enterprise["credit_code"] if request else None,
@@ -125,6 +133,17 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
         for r in out:
             r.duplicates = [i for i, code, dim in found if r.valid and (code, dim) == (r.credit_code, r.dimension)]
     return out
+
+
+def _against_earlier_row(earlier: dict[str, tuple[int, dict[str, str]]], line: int,
+                         enterprise: dict[str, Any]) -> list[Problem]:
+    """A new enterprise's details against the first row that gives its credit code (which registers it)."""
+    code = enterprise["credit_code"]
+    if code not in earlier:
+        earlier[code] = (line, {k: str(enterprise.get(k) or "") for k in ("credit_code", *enterprises.DETAILS)})
+        return []
+    first_line, first = earlier[code]
+    return enterprises.reconcile(first, enterprise, first_line)[1]
 
 
 def template_workbook() -> bytes:
@@ -158,7 +177,8 @@ def template_workbook() -> bytes:
         sheet.add_data_validation(check)
     notes = book.create_sheet("填写说明")
     notes.append(["列", "说明"])
-    for key, text in (("name", "必填"), ("credit_code", "必填，18 位，按 GB 32100-2015 校验"),
+    for key, text in (("name", "必填"), ("credit_code", "必填，18 位，按 GB 32100-2015 校验；已登记的企业，企业名称、县市区、行业可空"
+                                      "（取登记信息），填写的须与登记信息一致，如需更正请由管理员更正"),
                       ("county", "必填，济宁市所辖县市区及功能区，见“代码表”"),
                       ("industry", "必填，钢铁、煤炭、水泥、电解铝、平板玻璃或其他（也可填代码，如 steel）"),
                       ("dimension", "必填，能耗、环保、质量、安全、技术、产能退出；固体废物严重污染环境填“环保（固体废物）”"),

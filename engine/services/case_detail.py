@@ -116,8 +116,8 @@ def element_names(bundle: SpecBundle) -> dict[str, StepName]:
     return names
 
 
-def _form_titles(session: Session, bundle: SpecBundle) -> dict[str, dict[str, Any]]:
-    """Per task key, the property schemas of its form (for labelling submitted data)."""
+def _task_forms(session: Session, bundle: SpecBundle) -> dict[str, dict[str, Any]]:
+    """Per task key, the JSON Schema of its form (the web layer labels submitted data with it)."""
     keys: dict[str, str] = {}
     for spec in [bundle.spec, *bundle.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
@@ -125,24 +125,17 @@ def _form_titles(session: Session, bundle: SpecBundle) -> dict[str, dict[str, An
             if form and task_spec.bpmn_id not in keys:
                 keys[task_spec.bpmn_id] = form
     found = forms.current_many(session, keys.values())
-    return {task: found[form].schema.get("properties", {}) if form in found else {} for task, form in keys.items()}
+    return {task: found[form].schema for task, form in keys.items() if form in found}
 
 
-def _fields(data: dict[str, Any], props: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Submitted form data as (label, value) pairs in the form's order."""
-    order = list(props) + [k for k in data if k not in props]
-    return [(props.get(k, {}).get("title", k), data[k]) for k in order if k in data and data[k] not in ("", None)]
-
-
-def _history(case_view: dict[str, Any], titles: dict[str, dict[str, Any]]) -> list[dict]:
+def _history(case_view: dict[str, Any], task_forms: dict[str, dict[str, Any]]) -> list[dict]:
+    """The case's events, each with the schema of the form its data was submitted on (None when it has none)."""
     out = []
     for event in case_view["history"]:
         detail = event["detail"]
-        entry = {"at": datetime.fromisoformat(event["at"]).astimezone(SHANGHAI), "actor": event["actor"],
-                 "action": event["action"], "detail": detail, "fields": []}
-        if event["action"] == "task_completed" and isinstance(detail.get("data"), dict):
-            entry["fields"] = _fields(detail["data"], titles.get(detail.get("key", ""), {}))
-        out.append(entry)
+        form = task_forms.get(detail.get("key", "")) if event["action"] == "task_completed" else None
+        out.append({"at": datetime.fromisoformat(event["at"]).astimezone(SHANGHAI), "actor": event["actor"],
+                    "action": event["action"], "detail": detail, "form": form})
     return out
 
 
@@ -178,7 +171,7 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
                               "name": definition.name}
         for task in view["open_tasks"]:
             task["may_work"] = _may_work(actor, task, case.enterprise_code)
-        view["history"] = _history(view, _form_titles(session, bundle))
+        view["history"] = _history(view, _task_forms(session, bundle))
         view["attachments"] = attachments.attachment_rows(session, case.id)
         view["may_upload"] = attachments.may_attach(session, actor, case)
         view["task_choices"] = attachments.case_task_keys(session, case.id)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine import runner
@@ -25,7 +24,7 @@ from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import Case, CaseStatus, Enterprise, OpenTask
 from engine.parties import DIMENSIONS, INDUSTRIES, default_lead
 from engine.permissions import may_open_case, may_open_cases, may_read_case
-from engine.services import audit, deployments, instances
+from engine.services import audit, deployments, enterprises, instances
 
 
 @dataclass(frozen=True)
@@ -36,18 +35,19 @@ class NewCase:
     enterprise: dict[str, Any]
     finding: dict[str, Any] = field(default_factory=dict)
     lead_department: str | None = None
+    differing: str = "refuse"  # details that differ from the register: refused, or recorded (``enterprises.register``)
 
 
-def _validated(request: NewCase) -> tuple[dict[str, str], str]:
+def _validated(request: NewCase) -> dict[str, str]:
+    """The request's shape checked before any reading; the enterprise's fields (empty ones stay empty)."""
     problems: list[Problem] = []
     if not isinstance(request.dimension, str) or request.dimension not in DIMENSIONS:
         problems.append(Problem(f"未知的类别 {request.dimension!r}，应为 {'、'.join(DIMENSIONS)} 之一",
                                 f"unknown dimension {request.dimension!r}; one of {', '.join(DIMENSIONS)}",
                                 field="dimension"))
     ent = request.enterprise if isinstance(request.enterprise, dict) else {}
-    raw_name = ent.get("name")
-    name = raw_name.strip() if isinstance(raw_name, str) else ""
-    if not name or len(name) > 200:
+    name = _text(ent.get("name"), 201)
+    if len(name) > 200 or (ent.get("name") is not None and not isinstance(ent.get("name"), str)):
         problems.append(Problem("企业名称必填（不超过200字）", "enterprise name is required (at most 200 characters)",
                                 field="enterprise.name"))
     code = ""
@@ -55,8 +55,8 @@ def _validated(request: NewCase) -> tuple[dict[str, str], str]:
         code = validate_credit_code(str(ent.get("credit_code") or ""))
     except CreditCodeError as exc:
         problems.append(Problem(exc.message_zh, exc.message_en, field="enterprise.credit_code"))
-    industry = ent.get("industry") or "other"
-    if not isinstance(industry, str) or industry not in INDUSTRIES:
+    industry = ent.get("industry") or ""
+    if industry and (not isinstance(industry, str) or industry not in INDUSTRIES):
         problems.append(Problem(f"未知的行业 {industry!r}，应为 {'、'.join(INDUSTRIES)} 之一",
                                 f"unknown industry {industry!r}; one of {', '.join(INDUSTRIES)}",
                                 field="enterprise.industry"))
@@ -64,20 +64,23 @@ def _validated(request: NewCase) -> tuple[dict[str, str], str]:
     if lead is not None and not isinstance(lead, str):
         problems.append(Problem("牵头部门应为部门代码", "lead_department must be a department code",
                                 field="lead_department"))
-    if not problems:
-        lead = lead or default_lead(request.dimension, industry)
-        if lead not in DIMENSIONS[request.dimension].leads:
-            problems.append(Problem(
-                f"{lead!r} 不能牵头该类别，可牵头部门：{'、'.join(DIMENSIONS[request.dimension].leads)}",
-                f"{lead!r} may not lead this dimension; allowed: {', '.join(DIMENSIONS[request.dimension].leads)}",
-                field="lead_department"))
     if not isinstance(request.finding, dict):
         problems.append(Problem("finding 应为对象", "finding must be an object", field="finding"))
     if problems:
         raise InvalidInput("立案信息有误", "the case data is invalid", problems)
-    enterprise = {"credit_code": code, "name": name, "industry": industry,
-                  "county": _text(ent.get("county"), 100), "address": _text(ent.get("address"), 300)}
-    return enterprise, str(lead)
+    return {"credit_code": code, "name": name, "industry": str(industry),
+            "county": _text(ent.get("county"), 100), "address": _text(ent.get("address"), 300)}
+
+
+def _lead(request: NewCase, industry: str) -> str:
+    """The lead department asked for, or the one DOMAIN.md proposes for the registered industry."""
+    lead = request.lead_department or default_lead(request.dimension, industry)
+    leads = DIMENSIONS[request.dimension].leads
+    if lead not in leads:
+        raise InvalidInput("立案信息有误", "the case data is invalid", [Problem(
+            f"{lead!r} 不能牵头该类别，可牵头部门：{'、'.join(leads)}",
+            f"{lead!r} may not lead this dimension; allowed: {', '.join(leads)}", field="lead_department")])
+    return lead
 
 
 def _text(value: Any, limit: int) -> str:
@@ -85,32 +88,27 @@ def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _insert_enterprise(session: Session, enterprise: dict[str, Any]) -> None:
-    """Insert a new enterprise row; one inserted meanwhile by a concurrent intake is kept (no unique-key error)."""
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Enterprise).values(**enterprise).on_conflict_do_nothing(
-        index_elements=[Enterprise.credit_code]))
-
-
 def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
-    """Open a case for a finding and run its procedure to the first task; returns the case id."""
+    """Open a case for a finding and run its procedure to the first task; returns the case id.
+
+    The enterprise is read from the register (``enterprises.register``): an unknown credit code
+    is registered, a known one's empty fields are taken from the register and a differing field
+    is refused (400) with nothing changed, or, for ``differing="record"`` (the API), followed by this
+    case while the register keeps its own, the differences in the ``case_opened`` event. The industry
+    that drives the procedure (C-3.3) and proposes the lead department is the case's.
+    """
     may_open_cases(actor)
-    enterprise, lead = _validated(request)
-    may_open_case(actor, request.dimension, lead)
+    given = _validated(request)
     with ctx.unit_of_work() as session:
         now = ctx.now(session)
+        enterprise, differences = enterprises.register(session, given, now, actor.username,
+                                                       differing=request.differing)
+        lead = _lead(request, enterprise["industry"])
+        may_open_case(actor, request.dimension, lead)
         notice = ctx.today(session)
         definition = deployments.get_latest(session, request.dimension)
         called = deployments.resolve_called(session, definition)
         bundle = deployments.bundle_for_ids(ctx, session, deployments.bundle_key(definition, called))
-        row = session.get(Enterprise, enterprise["credit_code"])
-        if row is None:
-            _insert_enterprise(session, enterprise)
-        else:
-            row.name, row.industry = enterprise["name"], enterprise["industry"]
-            row.county = enterprise["county"] or row.county
-            row.address = enterprise["address"] or row.address
         finding = request.finding or {}
         data: dict[str, Any] = {
             "dimension": request.dimension, "lead_department": lead, "industry": enterprise["industry"],
@@ -135,7 +133,8 @@ def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
         instances.save(session, case, workflow, bundle, now)
         instances.audit(session, case.id, now, actor.username, "case_opened", dimension=request.dimension,
                         lead_department=lead, definition_version=definition.version,
-                        deadline=case.deadline.isoformat() if case.deadline else None)
+                        deadline=case.deadline.isoformat() if case.deadline else None,
+                        **({"enterprise_differs": differences} if differences else {}))
         return case.id
 
 

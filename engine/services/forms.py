@@ -37,6 +37,7 @@ from engine import form_diff, form_reads, form_rules
 from engine.context import Actor, EngineContext
 from engine.definitions import read_xml
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, invalid
+from engine.form_formats import FORMAT_CHECKER
 from engine.models import Case, CaseStatus, Definition, FormVersion
 from engine.services import audit
 
@@ -172,7 +173,7 @@ def _compiled(session: Session, key: str, row_id: int, version: int, digest: str
             _COMPILED.move_to_end(cache_key)
             return found
     schema = json.loads(session.scalar(sa.select(FormVersion.schema).where(FormVersion.id == row_id)))
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
     form = FormSchema(key, version, schema, validator)
     with _COMPILED_LOCK:
         _COMPILED[cache_key] = form

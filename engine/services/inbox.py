@@ -4,7 +4,8 @@
 (no workflow is deserialized): staff see their department's tasks, enterprise users
 their own cases' enterprise tasks, supervisors and administrators everything.
 ``task_page`` gathers one task with its form, the case summary, the legal basis of
-the step (the BPMN element's documentation) and the case history.
+the step (the BPMN element's documentation) and the case history; ``closed_task`` what the page
+of a task that closed meanwhile shows.
 Errors: ``InvalidInput`` (400) for an unknown sort, ``PermissionDenied`` (403) for
 roles without an inbox, ``NotFound`` (404) for a task the actor may not see.
 """
@@ -19,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine import runner
 from engine.context import Actor, EngineContext
 from engine.definitions import SpecBundle
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
@@ -231,6 +233,27 @@ def task_schema(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any
             return tasks.get_task(ctx, actor, task_id)["form"] or {"type": "object"}  # the engine's refusal
         may_read_case(actor, session.get(Case, task.case_id).enterprise_code)
         return forms.current(session, task.form).schema if task.form else {"type": "object"}
+
+
+def closed_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """A task that is no longer open (completed, or closed by a deadline): its case's id and the JSON Schema of its
+    form (None when the instance no longer knows the task), for the page that says so. ``NotFound`` for a task
+    that never closed or whose case the actor may not read."""
+    with ctx.unit_of_work() as session:
+        case_id = session.scalar(sa.select(AuditEvent.case_id).where(
+            AuditEvent.task_id == task_id, AuditEvent.action == "task_completed").limit(1))
+        if case_id is None:  # the timer that closed it names it among its closed tasks
+            case_id = session.scalar(sa.select(AuditEvent.case_id).where(
+                AuditEvent.action == "timer_fired", AuditEvent.detail.contains(task_id)).limit(1))
+        case = session.get(Case, case_id) if case_id is not None else None
+        if case is None:
+            raise NotFound("任务不存在", "no such task")
+        may_read_case(actor, case.enterprise_code)
+        workflow, _bundle = instances.load(ctx, session, case, readonly=True)
+        spec = getattr(runner.find_task(workflow, task_id), "task_spec", None)
+        form_file = getattr(spec, "extensions", {}).get("properties", {}).get("formJsonSchemaFilename")
+        found = forms.current_many(session, [form_file] if form_file else [])
+        return {"case_id": case.id, "form": found[form_file].schema if form_file in found else None}
 
 
 def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:

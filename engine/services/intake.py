@@ -4,7 +4,9 @@ The fields are plain strings keyed by ``FIELDS``; industry, dimension and lead d
 may be given as codes or as their Chinese (or English) names. ``check_values`` reports
 every problem at once, each naming its field the way ``cases.start_case`` does
 (``enterprise.credit_code``, ``dimension``, ``finding.standard`` ...), so a form or a
-preview can show it next to the right input before anything is created.
+preview can show it next to the right input before anything is created. A registered
+enterprise's details come from the register (``enterprises``): empty fields are taken from
+it and a differing field is a problem naming it, never a change to the register.
 Who may call: staff of a department that may lead some dimension, and administrators.
 """
 
@@ -21,12 +23,9 @@ from engine.errors import InvalidInput, PermissionDenied, Problem, invalid
 from engine.models import Case, CaseStatus, Enterprise
 from engine.parties import DIMENSIONS, INDUSTRIES, PARTIES, default_lead, party_name
 from engine.permissions import may_open_case
-from engine.services import cases
+from engine.services import cases, enterprises
+from engine.services.enterprises import COUNTIES
 
-COUNTIES: tuple[str, ...] = (
-    "任城区", "兖州区", "曲阜市", "邹城市", "微山县", "鱼台县", "金乡县", "嘉祥县", "汶上县", "泗水县", "梁山县",
-    "济宁高新区", "太白湖新区", "济宁经济技术开发区",
-)
 SOLID_WASTE_LABELS = ("环保（固体废物）", "环保(固体废物)", "固体废物", "solid_waste", "environmental/solid_waste")
 
 # field key -> (Chinese label, English label, engine field path, maximum length)
@@ -45,6 +44,7 @@ FIELDS: dict[str, tuple[str, str, str, int]] = {
     "capacity_tpy": ("产能（吨/年）", "capacity (tonnes per year)", "finding.capacity_tpy", 30),
 }
 REQUIRED = ("name", "credit_code", "county", "industry", "dimension", "standard")
+REGISTERED = ("name", "county", "industry")  # required of a new enterprise only: a registered one's come from the register
 FINDING_KEYS = ("standard", "evidence", "measured_values", "equipment", "capacity_tpy")
 
 
@@ -103,10 +103,17 @@ def _capacity(raw: str) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
-def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False) -> CheckedCase:
-    """Check a finding's fields; returns the ``NewCase`` to start, or every problem found."""
+def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False,
+                 register: dict[str, dict[str, str]] | None = None) -> CheckedCase:
+    """Check a finding's fields; returns the ``NewCase`` to start, or every problem found.
+
+    ``register`` holds the registered details of known credit codes (``enterprises.registered``): for
+    a registered enterprise the empty fields are taken from it and a differing one is a problem.
+    """
     v = {key: str(values.get(key) or "").strip() for key in FIELDS}
-    problems = [_problem(k, f"请填写{FIELDS[k][0]}", f"{FIELDS[k][1]} is required") for k in REQUIRED if not v[k]]
+    known = (register or {}).get(_valid_code(v["credit_code"]))
+    problems = [_problem(k, f"请填写{FIELDS[k][0]}", f"{FIELDS[k][1]} is required") for k in REQUIRED
+                if not v[k] and not (known and k in REGISTERED)]
     problems += [_problem(k, f"{FIELDS[k][0]}过长（不超过{FIELDS[k][3]}字）",
                           f"{FIELDS[k][1]} is too long (at most {FIELDS[k][3]} characters)")
                  for k in FIELDS if len(v[k]) > FIELDS[k][3]]
@@ -124,6 +131,12 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
         allowed = "、".join(n[0] for n in INDUSTRIES.values())
         problems.append(_problem("industry", f"未知的行业“{v['industry']}”，应为：{allowed}",
                                  f"unknown industry {v['industry']!r}; one of {', '.join(INDUSTRIES)}"))
+    enterprise = {"name": v["name"], "credit_code": code, "county": v["county"], "industry": industry,
+                  "address": v["address"]}
+    if known:
+        merged, conflicts = enterprises.reconcile(known, enterprise)
+        problems += conflicts
+        enterprise, industry = {**enterprise, **merged}, merged["industry"]
     dimension = _resolve(v["dimension"], _DIMENSION_NAMES) if v["dimension"] else None
     if v["dimension"] and v["dimension"].lower() in (label.lower() for label in SOLID_WASTE_LABELS):
         dimension, solid_waste = "environmental", True
@@ -164,14 +177,22 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
         finding["solid_waste"] = True
     if problems:
         return CheckedCase(None, problems, lead)
-    request = cases.NewCase(dimension=str(dimension), lead_department=lead, finding=finding, enterprise={
-        "name": v["name"], "credit_code": code, "county": v["county"], "industry": industry, "address": v["address"]})
+    request = cases.NewCase(dimension=str(dimension), lead_department=lead, finding=finding, enterprise=enterprise)
     return CheckedCase(request, [], lead)
 
 
+def _valid_code(raw: str) -> str:
+    """The credit code normalised, or "" when it is not valid."""
+    try:
+        return validate_credit_code(raw) if raw else ""
+    except CreditCodeError:
+        return ""
+
+
 def open_case(ctx: EngineContext, actor: Actor, values: dict[str, str], solid_waste: bool = False) -> int:
-    """Check the fields and start the case (``cases.start_case``); InvalidInput lists every problem."""
-    checked = check_values(actor, values, solid_waste)
+    """Check the fields against the register and start the case (``cases.start_case``); InvalidInput lists every problem."""
+    register = enterprises.registered_for(ctx, [str(values.get("credit_code") or "")])
+    checked = check_values(actor, values, solid_waste, register)
     if checked.request is None:
         raise InvalidInput("立案信息有误，请按提示修改", "the case data is invalid; see the fields marked",
                            checked.problems)

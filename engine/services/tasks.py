@@ -1,9 +1,9 @@
 """Tasks: the inbox (read from the index, no case is deserialized), one task with its form, and completion.
 
 ``complete_task`` is one unit of work: check the actor and the task's state, validate
-the form data (JSON Schema, dates of what has happened not after today, then the statutory
+the form data (JSON Schema, dates of what has happened not after today, the statutory
 rules: an extension at most once and for at most 3 months, a department's date not in the
-past), set deadlines the step
+past; every problem found in one refusal, before anything is written), set deadlines the step
 decides, run the workflow, save the case and its index, audit, commit. A lost race
 on the case's version raises ``Conflict`` (409) and changes nothing.
 """
@@ -31,7 +31,7 @@ from engine.models import AuditEvent, Case, ClockState, Enterprise, OpenTask
 from engine.permissions import may_read_case, may_work_task
 from engine.services import announcements, annual, audit, forms, instances
 
-MAX_EXTENSION_MONTHS = 3
+MAX_EXTENSION_MONTHS = form_rules.MAX_EXTENSION_MONTHS  # the law's cap; the form editor cannot raise it either
 
 
 def task_view(task: OpenTask) -> dict[str, Any]:
@@ -157,7 +157,7 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
         prop = schema.get("properties", {}).get(path, {}) if path else {}
         title = prop.get("title", path)
         problems.append(Problem(f"「{title}」填写有误：{_zh_reason(error)}",
-                                f"{english_name(prop, path) or 'form'}: {error.message}", field=path or None))
+                                f"{english_name(prop, path) or 'form'}: {_en_reason(error)}", field=path or None))
     return problems
 
 
@@ -184,15 +184,37 @@ def dates_after_today(schema: dict[str, Any], data: dict[str, Any], today: date)
     return problems
 
 
+def _shown(value: Any, lang: str) -> str:
+    """A value of the schema as a message shows it: a boolean as 是/否 (true/false in English), never Python's."""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else str(value).lower()
+    return str(value)
+
+
+_FORMATS_ZH = {"uri": "应为以 http:// 或 https:// 开头的完整网址", "date": "应为日期（YYYY-MM-DD）"}
+_FORMATS_EN = {"uri": "must be a full web address starting with http:// or https://",
+               "date": "must be a date (YYYY-MM-DD)"}
+
+
 def _zh_reason(error: jsonschema.ValidationError) -> str:
     reasons = {
-        "enum": lambda: "应为以下之一：" + "、".join(map(str, error.validator_value)),
+        "enum": lambda: "应为以下之一：" + "、".join(_shown(v, "zh") for v in error.validator_value),
         "maximum": lambda: f"不能大于 {error.validator_value}",
         "minimum": lambda: f"不能小于 {error.validator_value}",
         "type": lambda: f"类型应为 {error.validator_value}",
-        "format": lambda: f"格式应为 {error.validator_value}",
+        "format": lambda: _FORMATS_ZH.get(error.validator_value, f"格式应为 {error.validator_value}"),
         "maxLength": lambda: f"长度不能超过 {error.validator_value}",
-        "const": lambda: f"必须为 {error.validator_value}",
+        "const": lambda: f"必须为「{_shown(error.validator_value, 'zh')}」",
+    }
+    return reasons.get(error.validator, lambda: error.message)()
+
+
+def _en_reason(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, except where it would show Python's values (True) or a bare format name."""
+    reasons = {
+        "enum": lambda: "must be one of " + ", ".join(_shown(v, "en") for v in error.validator_value),
+        "format": lambda: _FORMATS_EN.get(error.validator_value, error.message),
+        "const": lambda: f"must be {_shown(error.validator_value, 'en')}",
     }
     return reasons.get(error.validator, lambda: error.message)()
 
@@ -209,7 +231,7 @@ NO_EXTENSION_EN = {True: "The enterprise reports on its rectification. This case
 
 def statutory_form(workflow: Any, key: str, schema: dict[str, Any]) -> dict[str, Any]:
     """The form as the law leaves it to this case: a rectification with no extension request to offer (the case
-    had its one, or its procedure allows none) does not offer one. ``_statutory_rules`` refuses it anyway."""
+    had its one, or its procedure allows none) does not offer one. ``statutory_problems`` refuses it anyway."""
     outcome = schema.get("properties", {}).get("outcome", {})
     if key != "rectify" or "extension_requested" not in outcome.get("enum", []):
         return schema
@@ -227,30 +249,50 @@ def statutory_form(workflow: Any, key: str, schema: dict[str, Any]) -> dict[str,
     return narrowed
 
 
-def _statutory_rules(workflow: Any, task: OpenTask, data: dict[str, Any]) -> None:
+def statutory_problems(workflow: Any, task: OpenTask, data: dict[str, Any]) -> list[Problem]:
     """An extension may be requested once, for 1 to 3 months (DOMAIN.md, C-2.1/C-2.2)."""
     if task.key != "rectify" or data.get("outcome") != "extension_requested":
-        return
+        return []
     if "review_extension" not in workflow.spec.task_specs:
-        raise InvalidInput("本类案件依法不适用延期", "the law allows no extension in this procedure", [Problem(
-            "该类别的整改期限不能申请延期（仅能耗、环保类可申请一次不超过3个月的延期）",
-            "no extension in this procedure (only energy use and environmental cases allow one of up to 3 months)",
-            field="outcome")])
+        return [Problem("该类别的整改期限不能申请延期（仅能耗、环保类可申请一次不超过3个月的延期）",
+                        "no extension in this procedure (only energy use and environmental cases allow one of up to "
+                        "3 months)", field="outcome")]
     if workflow.data.get("extension_requested"):
-        raise InvalidInput("延期申请只能提出一次", "an extension may be requested only once", [Problem(
-            "本案已申请过一次延期，依法不能再次申请", "this case already had its one extension request",
-            field="outcome")])
+        return [Problem("本案已申请过一次延期，依法不能再次申请", "this case already had its one extension request",
+                        field="outcome")]
     months = data.get("extension_months")
     if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= MAX_EXTENSION_MONTHS:
-        raise InvalidInput("延期期限不能超过3个月", "an extension is at most 3 months", [Problem(
-            f"延期月数应为 1 到 {MAX_EXTENSION_MONTHS} 的整数（收到 {months!r}）",
-            f"extension_months must be a whole number from 1 to {MAX_EXTENSION_MONTHS} (got {months!r})",
-            field="extension_months")])
+        return [Problem(f"延期月数应为 1 到 {MAX_EXTENSION_MONTHS} 的整数（收到 {months!r}）",
+                        f"extension_months must be a whole number from 1 to {MAX_EXTENSION_MONTHS} (got {months!r})",
+                        field="extension_months")]
+    return []
+
+
+def _entered_deadlines(bundle: Any, data: dict[str, Any]) -> list[tuple[str, date, dict[str, str]]]:
+    """(field, day, timer properties) of the dates this step enters for a timer's field rule; a value that is no
+    date is left to the schema's format check."""
+    found = []
+    for field_name, props in bundle.field_timers().items():
+        value = data.get(field_name)
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            try:
+                found.append((field_name, date.fromisoformat(value), props))
+            except ValueError:
+                continue
+    return found
+
+
+def past_deadline_problems(bundle: Any, data: dict[str, Any], today: date) -> list[Problem]:
+    """A deadline a department enters (a timer's field rule) cannot be in the past."""
+    return [Problem(f"期限 {day} 早于今天 {today}",
+                    f"{field_name} {day} is before today {today}", field=field_name)
+            for field_name, day, _props in _entered_deadlines(bundle, data) if day < today]
 
 
 def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: Any, task: OpenTask,
-                   data: dict[str, Any], today: date) -> dict[str, Any]:
-    """Deadlines this step sets: a granted extension, or a date entered for a timer's field rule."""
+                   data: dict[str, Any]) -> dict[str, Any]:
+    """Deadlines this step sets: a granted extension, or a date entered for a timer's field rule (checked before by
+    ``past_deadline_problems``)."""
     if task.key == "rectify" and data.get("outcome") == "extension_requested":
         workflow.data["extension_requested"] = True
         workflow.data["extension_months"] = data["extension_months"]
@@ -260,16 +302,21 @@ def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: 
             extended = extend(current, int(workflow.data.get("extension_months", 0)), ctx.calendar(session))
             workflow.data["extension_granted"] = True
             return instances.remember_deadline(workflow, extended)
-    for field_name, props in bundle.field_timers().items():
-        if field_name not in data:
-            continue
-        day = date.fromisoformat(data[field_name])
-        if day < today:
-            raise InvalidInput("期限不能早于今天", "the deadline cannot be in the past", [Problem(
-                f"期限 {day} 早于今天 {today}", f"{field_name} {day} is before today {today}", field=field_name)])
+    for _field_name, day, props in _entered_deadlines(bundle, data)[:1]:
         source = f"{task.name}（{props.get('clause', '')}）"
         return instances.remember_deadline(workflow, deadline_on(day, ctx.calendar(session), source=source))
     return {}
+
+
+def form_problems(form: forms.FormSchema | None, workflow: Any, bundle: Any, task: OpenTask, data: dict[str, Any],
+                  today: date) -> list[Problem]:
+    """Everything wrong with a submission that can be seen without running the step, in one list: the schema,
+    dates after today, the statutory rules and a department's deadline in the past (a field the schema already
+    refused is not named twice)."""
+    problems = [*validate_form(form.validator, data), *dates_after_today(form.schema, data, today)] if form else []
+    named = {p.field for p in problems}
+    return problems + [p for p in [*statutory_problems(workflow, task, data),
+                                   *past_deadline_problems(bundle, data, today)] if p.field not in named]
 
 
 class _DeadlinePassed(Exception):
@@ -307,18 +354,17 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
             raise Conflict(f"该任务已由 {task.claimed_by} 认领办理", f"{task.claimed_by} holds this task")
         now = ctx.now(session)
         today = now.astimezone(SHANGHAI).date()
-        problems = [*validate_form(form.validator, data), *dates_after_today(form.schema, data, today)] if form else []
-        if problems:
-            raise InvalidInput("表单填写有误", "the form has errors", problems)
         workflow, bundle = instances.load(ctx, session, case)
+        problems = form_problems(form, workflow, bundle, task, data, today)
+        if problems:  # before anything is written
+            raise InvalidInput("表单填写有误", "the form has errors", problems)
         if runner.has_due_timer(workflow, now):
             raise _DeadlinePassed(case.id, now)
         spiff_task = runner.find_task(workflow, task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
             raise Conflict("该任务已不在办理状态", "this task is no longer open")
         _take_task(session, actor, task_id)
-        _statutory_rules(workflow, task, data)
-        extra = _deadline_data(ctx, session, workflow, bundle, task, data, today)
+        extra = _deadline_data(ctx, session, workflow, bundle, task, data)
         fired = runner.complete(workflow, spiff_task, {**data, **extra}, now)
         expired = instances.expired_deadline(workflow) if fired else {}  # the period the fired timer closed
         position = instances.save(session, case, workflow, bundle, now, overdue=bool(fired))

@@ -33,7 +33,11 @@ def register_departments(session: Session) -> None:
 
 def add_user(ctx: EngineContext, username: str, role: str, password: str, *, department: str | None = None,
              enterprise: str | None = None) -> User:
-    """Create an account (or reset an existing one's role and password)."""
+    """Create an account (or reset an existing one's role and password).
+
+    Only staff have a department and only enterprise users a credit code: either given for
+    another role is refused (400 naming the field), never dropped silently.
+    """
     problems = []
     if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         problems.append(Problem("用户名应为 1 到 64 个字母、数字或 _-.", "username: 1-64 letters, digits or _-.",
@@ -48,6 +52,13 @@ def add_user(ctx: EngineContext, username: str, role: str, password: str, *, dep
     if role == "staff" and department == "enterprise":
         problems.append(Problem("企业用户请选择“企业”角色并填写统一社会信用代码",
                                 "enterprise users take the enterprise role with a credit code", field="department"))
+    if department and role in ROLES and role != "staff":
+        problems.append(Problem("只有部门工作人员填写所属部门，其他角色请不要填写",
+                                "only staff have a department: leave it empty for this role", field="department"))
+    if enterprise and role in ROLES and role != "enterprise":
+        problems.append(Problem("只有企业用户填写统一社会信用代码，其他角色请不要填写",
+                                "only enterprise users have a credit code: leave it empty for this role",
+                                field="enterprise"))
     if role == "enterprise":
         try:
             enterprise = validate_credit_code(enterprise or "")

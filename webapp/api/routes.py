@@ -39,6 +39,7 @@ def open_case():
     request_ = cases.NewCase(
         dimension=str(body.get("dimension") or ""), enterprise=body.get("enterprise") or {},
         finding=body.get("finding") or {}, lead_department=body.get("lead_department"),
+        differing="record",  # an outside system's finding is never lost over the register's spelling
     )
     ctx = engine_context()
     case_id = cases.start_case(ctx, g.actor, request_)

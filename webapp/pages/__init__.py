@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from engine.context import Actor
 from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
 from engine.step_names import in_language
+from webapp.pages.forms import describe
 
 STATUS = {InvalidInput: 400, DefinitionInvalid: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -37,6 +38,13 @@ def step_label(step: Any) -> str:
         return in_language(step, getattr(step, "name_en", None), lang())
     read = step.get if isinstance(step, Mapping) else lambda name: getattr(step, name, None)
     return in_language(read("name") or read("key") or "", read("name_en"), lang())
+
+
+def submitted(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A history event's submitted form data as (title, shown value) pairs in the page's language, labelled by the
+    form the event carries (``form``); the case page and the task page show it this way."""
+    data = (event.get("detail") or {}).get("data")
+    return describe(event.get("form"), data, lang()) if isinstance(data, Mapping) else []
 
 
 def xlsx_download(content: bytes, filename: str) -> Response:
@@ -81,6 +89,7 @@ def init_app(app: Flask) -> None:
                    form_editor):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["history_actions"] = history.ACTIONS  # the case page's and the task page's history
+    app.jinja_env.globals["submitted"] = submitted
     app.add_template_filter(step_label, "step")
 
     @app.template_filter("who")

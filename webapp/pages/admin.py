@@ -1,4 +1,7 @@
-"""Administration: user accounts, departments and the rest-day calendar (administrators only)."""
+"""Administration: user accounts, departments and the rest-day calendar (administrators only).
+
+The enterprise register views live in ``webapp.pages.admin_enterprises`` on the same blueprint.
+"""
 
 from __future__ import annotations
 
@@ -221,3 +224,6 @@ def remove_correction(day: str):
     moved = rest_days.clear_rest_day(engine_context(), current_actor(), parsed)
     flash(_("已删除 %(day)s 的更正，恢复按国务院公布的安排计算；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=parsed.isoformat(), n=len(moved)), "info")
     return redirect(url_for("admin.calendar", year=parsed.year))
+
+
+from webapp.pages import admin_enterprises  # noqa: E402,F401  (registers the enterprise register views on ``bp``)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Problem
 from engine.form_english import english_labels, english_name, text_in
+from engine.form_formats import WEB_ADDRESS_PATTERN
 from engine.form_rules import NOT_AFTER_TODAY
 
 LONG_TEXT = 200
@@ -116,9 +117,10 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date 
         elif fmt == "date":
             out.widget = "date"
             out.attrs = {"max": today.isoformat() if today and prop.get(NOT_AFTER_TODAY) is True else None}
-        elif fmt == "uri":
+        elif fmt == "uri":  # the browser's hint of the server's rule (``engine.form_formats``)
             out.widget = "url"
-            out.attrs = {"maxlength": prop.get("maxLength")}
+            out.attrs = {"maxlength": prop.get("maxLength"), "pattern": WEB_ADDRESS_PATTERN,
+                         "title": _("以 http:// 或 https:// 开头的完整网址")}
         else:
             out.widget = "textarea" if (prop.get("maxLength") or 0) > LONG_TEXT else "text"
             out.attrs = {"maxlength": prop.get("maxLength")}
@@ -172,17 +174,27 @@ def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, str]) 
 
 
 def display_value(prop: Mapping[str, Any], value: Any, lang: str = "zh") -> str:
-    """A submitted value as people read it (labels for enums, 是/否 for booleans)."""
+    """A submitted value as people read it (labels for enums, 是/否 for booleans); an object as its fields'
+    titles and values, a list as its items (the annual report's corrections), labelled by the nested schema."""
+    prop = prop if isinstance(prop, Mapping) else {}
     if isinstance(value, bool):
         return _("是") if value else _("否")
+    if isinstance(value, Mapping):
+        return _("，").join(f"{title}{_('：')}{shown}" for title, shown in describe(prop, value, lang))
+    if isinstance(value, list):
+        items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
+        joiner = _("；") if any(isinstance(v, Mapping) for v in value) else _("、")
+        return joiner.join(display_value(items, v, lang) for v in value)
     if "enum" in prop:
         return enum_labels(prop, lang).get(str(value), str(value))
     return str(value)
 
 
 def describe(schema: Mapping[str, Any] | None, data: Mapping[str, Any], lang: str = "zh") -> list[tuple[str, str]]:
-    """(title, shown value) for each submitted field, in the form's order; unknown fields by their name."""
+    """(title, shown value) for each submitted field, in the form's order; unknown fields by their name, empty
+    ones left out. The one way pages show submitted data (the task page's and the case page's history)."""
     properties = (schema or {}).get("properties") or {}
-    ordered = [n for n in properties if n in data] + [n for n in data if n not in properties]
-    return [(text_in(properties.get(n), "title", lang) or n, display_value(properties.get(n, {}), data[n], lang))
+    filled = {n: v for n, v in data.items() if v not in ("", None, [], {})}
+    ordered = [n for n in properties if n in filled] + [n for n in filled if n not in properties]
+    return [(text_in(properties.get(n), "title", lang) or n, display_value(properties.get(n, {}), filled[n], lang))
             for n in ordered]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +20,6 @@ from webapp.pages import current_actor, lang, roles_required, step_label
 from webapp.pages.forms import describe, form_fields, form_heading, parse_submission
 
 bp = Blueprint("inbox", __name__)
-
 
 
 class Names:
@@ -82,9 +82,33 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
         "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"]), errors=errors or {},
         heading=form_heading(view["form"], language),
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
-        describe=lambda e: describe(e["form"], e["detail"].get("data") or {}, language),
         actor=current_actor(), title=step_label(view),
     ), status
+
+
+def _closed_task(task_id: str, refusal: Conflict, typed: Mapping[str, str] | None = None):
+    """The page of a task that closed meanwhile: why, links to its case and the inbox, and what the user typed
+    (not saved) so nothing is lost."""
+    closed = inbox_service.closed_task(engine_context(), current_actor(), task_id)
+    data = _typed_data(closed["form"], typed or {})
+    return render_template("inbox/closed.html", message=refusal.message(lang()), case_id=closed["case_id"],
+                           typed=describe(closed["form"], data, lang()), title=_("任务已不在办理状态")), 409
+
+
+def _typed_data(schema: Mapping[str, Any] | None, typed: Mapping[str, str]) -> dict[str, Any]:
+    """The submitted strings as the form reads them; by their input names when the form is not known."""
+    if schema:
+        return parse_submission(schema, typed)[0]
+    return {k: v for k, v in typed.items() if k != "csrf_token" and str(v).strip()}
+
+
+def _refused(task_id: str, refusal: Conflict):
+    """A submission refused as a conflict: the form again with the user's input and why while the task is open
+    (someone else holds it), else the closed task's page."""
+    try:
+        return _render_task(task_id, notice=refusal.message(lang()), values=request.form, status=409)
+    except Conflict:
+        return _closed_task(task_id, refusal, request.form)
 
 
 @bp.get("/tasks/<task_id>")
@@ -92,7 +116,10 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
 def task(task_id: str):
     if annual.is_report_task(engine_context(), task_id):  # the annual report's tasks have their own page
         return redirect(url_for("annual.task", task_id=task_id))
-    return _render_task(task_id)
+    try:
+        return _render_task(task_id)
+    except Conflict as exc:
+        return _closed_task(task_id, exc)
 
 
 def _message(problem: Problem, language: str) -> str:
@@ -103,7 +130,10 @@ def _message(problem: Problem, language: str) -> str:
 @roles_required()
 def complete(task_id: str):
     ctx, actor, language = engine_context(), current_actor(), lang()
-    schema = inbox_service.task_schema(ctx, actor, task_id)
+    try:
+        schema = inbox_service.task_schema(ctx, actor, task_id)
+    except Conflict as exc:  # completed or closed meanwhile (a second tab, a deadline)
+        return _closed_task(task_id, exc, request.form)
     data, unreadable = parse_submission(schema, request.form)
     try:
         tasks.complete_task(ctx, actor, task_id, data)
@@ -118,7 +148,7 @@ def complete(task_id: str):
         return _render_task(task_id, errors=errors, general=general, headline=exc.message(language),
                             values=request.form, status=400)
     except Conflict as exc:
-        return _render_task(task_id, notice=exc.message(language), values=request.form, status=409)
+        return _refused(task_id, exc)
     flash(_("已提交"), "info")
     return redirect(url_for("inbox.inbox"))
 

@@ -159,3 +159,12 @@ def test_the_migration_adds_and_removes_the_column(tmp_path):
     finally:
         upgrade_schema(db_engine)  # a shared PostgreSQL database is left at the newest revision
         db_engine.dispose()
+
+
+def test_a_step_name_is_built_once_and_shared():
+    """Boards list the same steps thousands of times: each (name, English name) is one shared object."""
+    from engine.step_names import named
+
+    first = named("企业整改", "Rectification by the enterprise")
+    assert first is named("企业整改", "Rectification by the enterprise") and first == "企业整改"
+    assert first.name_en == "Rectification by the enterprise" and named("企业整改").name_en is None

@@ -29,7 +29,7 @@ from engine.errors import NotFound, PermissionDenied, invalid
 from engine.models import Attachment, AuditEvent, Case, OpenTask
 from engine.permissions import may_read_case
 from engine.services import instances
-from engine.step_names import StepName
+from engine.step_names import StepName, named
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_LABEL = "10 MB"
@@ -135,10 +135,10 @@ def case_task_keys(session: Session, case_id: int) -> dict[str, StepName]:
             AuditEvent.case_id == case_id, AuditEvent.action == "task_completed").order_by(AuditEvent.id)):
         data = json.loads(detail or "{}")
         if data.get("key"):
-            keys[data["key"]] = StepName(data.get("name") or data["key"], data.get("name_en"))
+            keys[data["key"]] = named(data.get("name") or data["key"], data.get("name_en"))
     for key, name, name_en in session.execute(sa.select(OpenTask.key, OpenTask.name, OpenTask.name_en)
                                               .where(OpenTask.case_id == case_id)):
-        keys[key] = StepName(name, name_en)
+        keys[key] = named(name, name_en)
     return keys
 
 

@@ -32,7 +32,7 @@ from engine.parties import DIMENSIONS, PARTIES, party_name
 from engine.permissions import may_supervise
 from engine.services.audit import expired_deadlines
 from engine.services.sheets import table_workbook
-from engine.step_names import StepName
+from engine.step_names import StepName, named
 
 GROUPS = ("overdue", "week", "month", "later")
 ROW_LIMIT = 200
@@ -144,7 +144,7 @@ def _holders(session: Session, case_ids: set[int]) -> dict[int, tuple[str, StepN
                 sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name, OpenTask.name_en, OpenTask.claimed_by)
                 .where(OpenTask.case_id.in_(ids[first:first + 500]), OpenTask.due.is_not(None))
                 .order_by(OpenTask.created_at, OpenTask.id)):
-            found.setdefault(case_id, (department, StepName(name, name_en), claimed_by))
+            found.setdefault(case_id, (department, named(name, name_en), claimed_by))
     return found
 
 
@@ -158,7 +158,7 @@ def _timer_rows(session: Session, window: Window, query: sa.Select) -> list[Boar
     holders = _holders(session, {row[0] for row in found})
     rows = []
     for case_id, name, dim, lead, key, due, rule, rule_en in found:
-        holder, step, claimed_by = holders.get(case_id, (lead, StepName(key), None))
+        holder, step, claimed_by = holders.get(case_id, (lead, named(key), None))
         last = _last_day(due)
         rows.append(BoardRow(case_id, name, dim, lead, [holder], [step], last, (last - window.today).days,
                              rule, rule_en, claimed_by=[claimed_by] if claimed_by else []))
@@ -201,7 +201,7 @@ def _case_rows(session: Session, ids: list[int]) -> list[BoardRow]:
     for case_id, department, name, name_en, claimed_by in session.execute(
             sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name, OpenTask.name_en, OpenTask.claimed_by)
             .where(OpenTask.case_id.in_(ids)).order_by(OpenTask.created_at, OpenTask.id)):
-        tasks.setdefault(case_id, []).append((department, StepName(name, name_en), claimed_by))
+        tasks.setdefault(case_id, []).append((department, named(name, name_en), claimed_by))
     rows = []
     for cid, name, dim, lead, rule, rule_en in cases:
         ran_out = expired.get(cid)  # the period that ran out, when no other runs now

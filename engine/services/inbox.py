@@ -30,7 +30,7 @@ from engine.permissions import may_read_case, may_work_task
 from engine.services import deployments, forms, instances, tasks
 from engine.services.case_detail import diagram_state
 from engine.services.intake import COUNTIES
-from engine.step_names import StepName, step_name
+from engine.step_names import StepName, named, step_name
 
 PAGE_SIZE = 25
 SOON_DAYS = 7
@@ -315,10 +315,10 @@ def _event_step(detail: dict[str, Any], spec: Any, key: str | None) -> StepName:
     """The name of the step an audit event concerns: as the event recorded it, else as the case's definition
     names it, else its key."""
     if detail.get("name"):
-        return StepName(detail["name"], detail.get("name_en"))
+        return named(detail["name"], detail.get("name_en"))
     if spec is not None and spec.bpmn_name:
         return step_name(spec)
-    return StepName(key or "")
+    return named(key or "")
 
 
 def _history(ctx: EngineContext, session: Session, bundle: SpecBundle, case_id: int) -> list[dict[str, Any]]:

@@ -49,7 +49,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pr
 from engine.models import Case, CaseStatus, Definition, Enterprise, OpenTask
 from engine.services import deployments, instances, versions
 from engine.services.versions import ASPECT_LABELS, DefinitionDiff, diff_definitions
-from engine.step_names import StepName
+from engine.step_names import StepName, named
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 CHECKED = TaskState.COMPLETED | LIVE
@@ -380,7 +380,7 @@ def migration_candidates(ctx: EngineContext, actor: Actor, process_id: str, limi
         for case_id, name, name_en in session.execute(
                 sa.select(OpenTask.case_id, OpenTask.name, OpenTask.name_en)
                 .where(OpenTask.case_id.in_(chosen)).order_by(OpenTask.created_at)):
-            steps.setdefault(case_id, []).append(StepName(name, name_en))
+            steps.setdefault(case_id, []).append(named(name, name_en))
         out = []
         for case, enterprise in session.execute(
                 sa.select(Case, Enterprise.name).outerjoin(Enterprise, Enterprise.credit_code == Case.enterprise_code)

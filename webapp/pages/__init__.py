@@ -30,14 +30,16 @@ def lang() -> str:
     return "en" if str(get_locale()).startswith("en") else "zh"
 
 
-def step_label(step: Any) -> str:
-    """A step's name in the page's language: its English name (``name_en``) in English when it has one, else its
-    Chinese name (``name``, or ``key`` when unnamed). ``step`` is a task row or view, an audit event's detail, a
-    diagram step, or a name (a ``StepName`` carries its English name)."""
+def step_label(step: Any, language: str | None = None) -> str:
+    """A step's name in the page's language (or ``language``, which a long list passes once for all its rows): its
+    English name (``name_en``) in English when it has one, else its Chinese name (``name``, or ``key`` when
+    unnamed). ``step`` is a task row or view, an audit event's detail, a diagram step, or a name (a ``StepName``
+    carries its English name)."""
+    language = language or lang()
     if isinstance(step, str):
-        return in_language(step, getattr(step, "name_en", None), lang())
+        return in_language(step, getattr(step, "name_en", None), language)
     read = step.get if isinstance(step, Mapping) else lambda name: getattr(step, name, None)
-    return in_language(read("name") or read("key") or "", read("name_en"), lang())
+    return in_language(read("name") or read("key") or "", read("name_en"), language)
 
 
 def submitted(event: Mapping[str, Any]) -> list[tuple[str, str]]:

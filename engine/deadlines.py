@@ -229,14 +229,15 @@ def extend(
                                                                                original_last_day)))
 
 
-def deadline_on(day: date, calendar: RestDayCalendar, *, source: str) -> Deadline:
-    """Deadline on a last day set by a department (e.g. 停产整顿期限), rest-day adjusted (art. 203)."""
+def deadline_on(day: date, calendar: RestDayCalendar, *, source: str, source_en: str | None = None) -> Deadline:
+    """Deadline on a last day set by a department (e.g. 停产整顿期限), rest-day adjusted (art. 203); ``source`` names
+    the step or decision that set it (``source_en`` in the English rule, else ``source``)."""
     day = _check_date(day, "day")
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must name the form or decision that set the deadline")
     source = source.strip()
     head = f"部门确定的期限（{source}），届满日{day.isoformat()}"
-    head_en = f"time limit set by the department ({source}); last day {day.isoformat()}"
+    head_en = f"time limit set by the department ({(source_en or '').strip() or source}); last day {day.isoformat()}"
     return _settle(day, calendar, head, head_en, _LAW_203, _LAW_203_EN)
 
 

@@ -190,6 +190,19 @@ def test_the_calendar_names_holidays_and_corrections_in_english(english, login_a
     assert "<td>working day (Monday)</td>" in page and "工作日（周一）" not in page  # what 09-07 was before the correction
 
 
+def test_a_deadline_a_step_sets_is_explained_in_english_by_the_steps_english_name(ctx, make_case, work):
+    from engine.services import cases
+    from tests.conftest import actor
+
+    case_id = make_case("phase_out", industry="other")
+    work(case_id, "screen_item", {"catalogue_item": "淘汰类 第1项", "exit_method": "seal_equipment",
+                                  "exit_deadline": "2026-08-15"})  # a Saturday
+    case = cases.get_case(ctx, actor("supervisor"), case_id)
+    assert case["deadline_rule_en"].startswith(
+        "time limit set by the department (Screening of items in the elimination category (C-2.6)); last day 2026-08-15")
+    assert not CHINESE.search(case["deadline_rule_en"]) and "排查认定淘汰类项目（C-2.6）" in case["deadline_rule"]
+
+
 def test_chinese_stays_the_default(client, compiled, login_as):
     login_as("staff", department="industry")
     page = client.get("/inbox").get_data(as_text=True)

@@ -303,8 +303,10 @@ def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: 
             workflow.data["extension_granted"] = True
             return instances.remember_deadline(workflow, extended)
     for _field_name, day, props in _entered_deadlines(bundle, data)[:1]:
-        source = f"{task.name}（{props.get('clause', '')}）"
-        return instances.remember_deadline(workflow, deadline_on(day, ctx.calendar(session), source=source))
+        clause = props.get("clause", "")
+        source, source_en = f"{task.name}（{clause}）", f"{task.name_en or task.name} ({clause})"
+        return instances.remember_deadline(workflow, deadline_on(day, ctx.calendar(session), source=source,
+                                                                 source_en=source_en))
     return {}
 
 

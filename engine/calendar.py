@@ -39,7 +39,10 @@ HOLIDAY_NAMES_ZH: tuple[tuple[str, str], ...] = (
 
 
 # English of the Chinese names ``holiday_name`` gives ("补假" appended: observed on another day).
-HOLIDAY_NAMES_EN = {"元旦": "New Year's Day", "除夕": "Chinese New Year's Eve", "春节": "Spring Festival",
+HOLIDAY_NAMES_EN = {"元旦": "New Year's Day", "除夕": "Chinese New Year's Eve", "农历除夕": "Chinese New Year's Eve",
+                    "春节": "Spring Festival", "春节延长假期": "Spring Festival (extended holiday)",
+                    "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日": "70th Anniversary of the Victory of the War of "
+                    "Resistance against Japanese Aggression and the World Anti-Fascist War",
                     "清明节": "Tomb-Sweeping Day", "劳动节": "Labour Day", "端午节": "Dragon Boat Festival",
                     "中秋节": "Mid-Autumn Festival", "国庆节": "National Day", "调休": "day off in lieu"}
 # Why a day is a rest or working day, in Chinese and English ({name}: the holiday; {weekday}: the day's name).

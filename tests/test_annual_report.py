@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 from datetime import datetime
 
@@ -400,6 +401,7 @@ def test_confirming_on_the_task_page(ctx, work, login_as, client):
     login_as("staff", department="development")
     inbox = client.get("/inbox").get_data(as_text=True)
     assert "年度报告" in inbox and "确认本部门年度关停退出清单" in inbox
+    assert "<td>淘汰落后产能年度报告</td>" in inbox and "<td>annual_report</td>" not in inbox  # its category, named
     answer = client.get(f"/tasks/{task_id}")
     assert answer.status_code == 302 and answer.location.endswith(f"/reports/annual/tasks/{task_id}")
     page = client.get(answer.location).get_data(as_text=True)
@@ -496,6 +498,8 @@ def test_the_case_page_names_the_annual_report(ctx, work, login_as, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "淘汰落后产能年度报告" in html and "· annual_report" not in html
+    assert '<li data-element="confirm_closures">确认本部门年度关停退出清单</li>' in html  # the multi-instance step, named
+    assert re.search(r"<td>启动年度报告</td>", html)  # its history names what happened, not "report_started"
 
 
 def test_two_sweeps_at_the_same_moment_remind_once(ctx):

@@ -62,3 +62,33 @@ def test_digest_is_printable(page, live_server, browser_login, ctx, running_case
     screenshot(page, "board-digest")
     page.emulate_media(media="print")
     assert not page.is_visible("header.topbar")
+
+
+# The text of every table cell whose content (words, badges, lead lines) reaches past its left or right edge.
+_SPILLED_CELLS = """cells => cells.filter(cell => {
+    const edges = cell.getBoundingClientRect(), content = document.createRange();
+    content.selectNodeContents(cell);
+    const out = box => box.left < edges.left - 0.5 || box.right > edges.right + 0.5;
+    return [...content.getClientRects()].some(out);
+}).map(cell => cell.innerText.trim())"""
+
+
+def test_english_board_and_digest_keep_text_inside_its_column(page, live_server, browser_login, ctx,
+                                                             running_cases, make_case, work):
+    """English at 1400 px: the columns (sized for Chinese) wrap long words, badges and lead lines in place."""
+    waiting = make_case("energy_use", enterprise=make_credit_code("91370800MA3C00070"))
+    work(waiting, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "改造周期长"})
+    timers.advance_clock(ctx, actor("supervisor"), to="2027-03-31T09:00:00+08:00")  # the request is overdue
+    page.set_viewport_size({"width": 1400, "height": 900})
+    browser_login(page, live_server, "supervisor")
+    page.wait_for_load_state("networkidle")  # a late static answer would re-send the session without English
+    page.goto(f"{live_server}/lang/en")
+    page.goto(f"{live_server}/board")
+    overdue = page.inner_text("#group-overdue")
+    assert "environmental" in overdue and "Lead: " in overdue and "day(s) overdue" in overdue
+    assert page.eval_on_selector_all("table.groups th, table.groups td", _SPILLED_CELLS) == []
+    screenshot(page, "board-english")
+    page.goto(f"{live_server}/board/digest")
+    assert "Handling department" in page.inner_text("table.digest thead")
+    assert page.eval_on_selector_all("table.digest th, table.digest td", _SPILLED_CELLS) == []
+    screenshot(page, "board-digest-english")

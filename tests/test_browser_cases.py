@@ -63,3 +63,26 @@ def test_staff_uploads_a_workbook_sees_the_preview_and_creates_the_valid_rows(li
     assert "共 8 件" in page.content()
     page.goto(f"{live_server}/cases")
     screenshot(page, "case-list")
+
+
+def test_english_intake_shows_the_whole_proposed_lead_department(live_server, page, browser_login):
+    """English: the lead select is as wide as its longest option, the proposed department spelt out."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    browser_login(page, live_server, "staff", department="industry")
+    page.wait_for_load_state("networkidle")  # a late static answer would re-send the session without English
+    page.goto(f"{live_server}/lang/en")
+    page.goto(f"{live_server}/cases/new")
+    page.select_option("#industry", "steel")
+    page.select_option("#dimension", "energy_use")
+    assert page.locator("#lead_department option[value='']").inner_text() == \
+        "Determined by category and industry: Industry and Information Technology Bureau"
+    width, needed = page.eval_on_selector("#lead_department", """select => {
+        const free = select.cloneNode(true);  // the same select at its own width
+        free.style.cssText = "width:auto; min-width:0; max-width:none; position:absolute; visibility:hidden";
+        document.body.append(free);
+        const needed = free.getBoundingClientRect().width;
+        free.remove();
+        return [select.getBoundingClientRect().width, needed];
+    }""")
+    assert width >= needed - 0.5
+    screenshot(page, "intake-english")

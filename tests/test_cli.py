@@ -92,6 +92,24 @@ def test_user_add(initialised, db_path):
     assert scalar(db_path, "SELECT count(*) FROM users") == 2
 
 
+def test_user_add_with_a_real_name(initialised, db_path):
+    result = initialised("user", "add", "industry_staff", "--role", "staff", "--department", "industry",
+                         "--password", "long-enough-1", "--name", "王明")
+    assert result.exit_code == 0, result.output
+    assert scalar(db_path, "SELECT display_name FROM users WHERE username = 'industry_staff'") == "王明"
+    # adding again without --name keeps the name; with --name changes it
+    again = initialised("user", "add", "industry_staff", "--role", "supervisor", "--password", "another-one-2")
+    assert again.exit_code == 0, again.output
+    assert scalar(db_path, "SELECT display_name FROM users WHERE username = 'industry_staff'") == "王明"
+    assert initialised("user", "add", "industry_staff", "--role", "supervisor", "--password", "another-one-2",
+                       "--name", "王明华").exit_code == 0
+    assert scalar(db_path, "SELECT display_name FROM users WHERE username = 'industry_staff'") == "王明华"
+    result = initialised("user", "add", "someone", "--role", "owner", "--password", "long-enough-1",
+                         "--name", "王" * 51)
+    assert result.exit_code == 2 and "display_name" in result.output and "50" in result.output
+    assert scalar(db_path, "SELECT count(*) FROM users WHERE username = 'someone'") == 0
+
+
 BAD_CODE = GOOD_CODE[:17] + ("0" if GOOD_CODE[17] != "0" else "1")
 
 
@@ -131,6 +149,9 @@ def test_demo_prints_logins(cli, db_path):
     assert "capexit-demo" in result.output
     for login in ("supervisor", "owner", "admin", "industry_staff", "government_staff", "enterprise1"):
         assert re.search(rf"^\s*{login}\s", result.output, re.M), login
+    assert re.search(r"^\s*industry_staff\s.*王明$", result.output, re.M)
+    assert scalar(db_path, "SELECT display_name FROM users WHERE username = 'industry_staff'") == "王明"
+    assert scalar(db_path, "SELECT count(*) FROM users WHERE display_name IS NULL") == 0
     cases = scalar(db_path, "SELECT count(*) FROM cases")
     assert cases == 6
     assert scalar(db_path, "SELECT count(DISTINCT dimension) FROM cases") == 6

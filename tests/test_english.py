@@ -144,6 +144,23 @@ def test_staff_pages_in_english(english, login_as, make_case, ctx):
     process = re.search(r'<span class="muted small">(.*?) v\d+</span>', case).group(1)
     _assert_english(case, data=(enterprise, process))
     assert "Basic information" in case and "Lead department" in case and "History" in case
+    assert "PDF, JPEG, PNG, DOCX, XLSX, ZIP" in case and "PDF、JPEG" not in case  # the upload's accepted types
+
+
+def test_a_real_name_shows_with_ascii_parentheses_in_english(english, login_as, make_case, work, ctx):
+    from engine.context import Actor
+    from engine.services import tasks, users
+    from tests.conftest import PASSWORD
+
+    users.add_user(ctx, "industry_staff", "staff", PASSWORD, department="industry", display_name="王明")
+    case_id = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_A)
+    case = work(case_id, "rectify", {"outcome": "extension_requested", "extension_months": 2, "reason": "供货周期长"})
+    review = [t for t in case["open_tasks"] if t["key"] == "review_extension"][0]
+    tasks.claim_task(ctx, Actor("industry_staff", "staff", "industry"), review["id"])
+    login_as("supervisor")
+    english.get("/lang/en")
+    page = english.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "王明 (industry_staff)" in page and "王明（industry_staff）" not in page
 
 
 def test_a_refused_form_says_so_as_a_sentence_in_english(english, login_as, make_case, ctx):
@@ -178,7 +195,7 @@ def test_admin_pages_in_english(english, login_as):
 
 
 def test_the_calendar_names_holidays_and_corrections_in_english(english, login_as, ctx):
-    from datetime import date
+    from datetime import date, timedelta
 
     from engine.services import rest_days
     from tests.conftest import actor
@@ -188,6 +205,11 @@ def test_the_calendar_names_holidays_and_corrections_in_english(english, login_a
     page = english.get("/admin/calendar?year=2026").get_data(as_text=True)
     assert "<td>National Day</td>" in page and "<td>Spring Festival</td>" in page and "国庆节" not in page
     assert "<td>working day (Monday)</td>" in page and "工作日（周一）" not in page  # what 09-07 was before the correction
+    from engine.calendar import RestDayCalendar, holiday_name_en
+
+    every_year = {RestDayCalendar().holiday_name(date(y, 1, 1) + timedelta(days=n)) for y in range(2001, 2028)
+                  for n in range(366)} - {None}
+    assert [name for name in every_year if CHINESE.search(holiday_name_en(name))] == []  # 2020's extension too
 
 
 def test_a_deadline_a_step_sets_is_explained_in_english_by_the_steps_english_name(ctx, make_case, work):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine.credit_code import make_credit_code
 from engine.errors import InvalidInput, NotFound, PermissionDenied
-from engine.models import AuditEvent, Case, Enterprise
+from engine.models import AuditEvent, Case, CaseStatus, Enterprise
 from engine.services import cases, enterprises, intake
 from tests.conftest import ENTERPRISE_A, actor, csrf_from
 
@@ -113,6 +113,9 @@ def test_an_api_intake_that_differs_opens_the_case_as_given_and_records_it(ctx, 
     page = re.sub(r"\s+", "", client.get(f"/cases/{case['id']}").get_data(as_text=True))
     assert "立案时填写的企业信息与登记信息不一致，本案按填写的信息办理，登记信息未改动" in page
     assert "行业：登记「钢铁」，填写「其他」" in page and f"企业名称：登记「{STEEL}」，填写「济宁另一家公司」" in page
+    # the facts show the details the case follows, and the register's beside them
+    assert "<dt>企业名称</dt><dd>济宁另一家公司</dd>" in page and "<dt>行业</dt><dd>其他</dd>" in page
+    assert f"本案按立案时填写的企业信息办理；企业登记信息为：{STEEL}，任城区，钢铁" in page
 
 
 def test_surrounding_whitespace_is_not_a_difference(ctx, steel_case):
@@ -196,18 +199,104 @@ def test_check_values_compares_with_the_register_it_is_given():
 # --- corrections by administrators --------------------------------------------------------------------------
 
 
-def test_an_administrator_corrects_the_register_with_one_audit_event(ctx, steel_case):
+def test_an_administrator_corrects_the_register_with_one_audit_event_in_its_trail(ctx, steel_case):
     changed = enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {
         "name": " 济宁新钢铁有限公司 ", "county": "兖州区", "industry": "steel", "address": "任城区钢城路1号"},
         reason="营业执照变更登记（2026-02-20）")
     assert changed == {"name": [STEEL, "济宁新钢铁有限公司"], "county": ["任城区", "兖州区"]}
     assert cases.get_case(ctx, actor("supervisor"), steel_case)["enterprise"]["name"] == "济宁新钢铁有限公司"
-    [event] = _audit(ctx, "enterprise_corrected")
+    [event] = [e for e in _audit(ctx, "enterprise_corrected") if e["case_id"] is None]
     assert event == {"case_id": None, "actor": ADMIN.username, "credit_code": ENTERPRISE_A,
                      "changes": {"name": [STEEL, "济宁新钢铁有限公司"], "county": ["任城区", "兖州区"]},
                      "reason": "营业执照变更登记（2026-02-20）", "cases": [steel_case]}
     assert enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"name": "济宁新钢铁有限公司"}) == {}
-    assert len(_audit(ctx, "enterprise_corrected")) == 1
+    assert len(_audit(ctx, "enterprise_corrected")) == 2  # the register's event and the case's
+
+
+RENAMED = "济宁示范钢铁股份有限公司"
+GROUNDS = "营业执照变更（2026-11-20）"
+
+
+@pytest.fixture
+def closed_case(ctx, steel_case) -> int:
+    """A second case of ENTERPRISE_A, closed (marked exited: the correction does not look at how it ended)."""
+    case_id = cases.start_case(ctx, actor("staff", "industry"), cases.NewCase(
+        dimension="energy_use", lead_department="industry", enterprise={"credit_code": ENTERPRISE_A}))
+    with ctx.unit_of_work() as session:
+        session.get(Case, case_id).status = CaseStatus.EXITED
+    return case_id
+
+
+def test_a_correction_goes_into_the_history_of_every_case_of_the_enterprise(ctx, make_case, steel_case,
+                                                                             closed_case):
+    from engine.services import audit
+
+    other = make_case("energy_use", enterprise=CODE_NEW)
+    enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"name": RENAMED, "industry": "cement"}, GROUNDS)
+    for case_id in (steel_case, closed_case):
+        last = cases.get_case(ctx, actor("supervisor"), case_id)["history"][-1]
+        assert last["action"] == "enterprise_corrected" and last["actor"] == ADMIN.username
+        assert last["detail"] == {"credit_code": ENTERPRISE_A, "reason": GROUNDS,
+                                  "changes": {"name": [STEEL, RENAMED], "industry": ["steel", "cement"]}}
+    assert cases.get_case(ctx, actor("supervisor"), other)["history"][-1]["action"] == "case_opened"
+    [trail] = [e for e in _audit(ctx, "enterprise_corrected") if e["case_id"] is None]
+    assert trail["cases"] == [steel_case, closed_case]
+    assert audit.verify(ctx)[1] == []  # each event linked into its own chain
+
+
+def test_a_refused_correction_writes_no_case_event(ctx, steel_case):
+    with pytest.raises(InvalidInput):
+        enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"name": RENAMED}, reason="")
+    assert cases.get_case(ctx, actor("supervisor"), steel_case)["history"][-1]["action"] == "case_opened"
+
+
+def _history_row(html: str, action: str) -> str:
+    """The text of the history row of ``action`` (tags removed, whitespace collapsed)."""
+    history = html[html.index('id="h-history"'):]
+    row = re.search(rf'<tr data-action="{action}">(.*?)</tr>', history, re.S).group(1)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+
+
+def test_the_case_page_and_the_task_page_show_the_correction(ctx, client, login_as, steel_case, closed_case):
+    enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"name": RENAMED, "industry": "cement"}, GROUNDS)
+    login_as("supervisor")
+    for case_id in (steel_case, closed_case):
+        row = _history_row(client.get(f"/cases/{case_id}").get_data(as_text=True), "enterprise_corrected")
+        assert "企业登记信息已更正" in row and f"企业名称：{STEEL} → {RENAMED}" in row
+        assert "行业：钢铁 → 水泥" in row and f"更正依据：{GROUNDS}" in row
+    task = cases.get_case(ctx, actor("supervisor"), steel_case)["open_tasks"][0]
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    history = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="h-history"'):]))
+    assert f"企业登记信息已更正 企业名称：{STEEL} → {RENAMED}" in history and f"更正依据：{GROUNDS}" in history
+    client.get("/lang/en")
+    row = _history_row(client.get(f"/cases/{steel_case}").get_data(as_text=True), "enterprise_corrected")
+    assert "Enterprise register corrected" in row and f"Enterprise name: {STEEL} → {RENAMED}" in row
+    assert "Industry: steel → cement" in row and f"Grounds for the correction: {GROUNDS}" in row
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "Enterprise register corrected" in page and "Industry: steel → cement" in re.sub(r"\s+", " ", page)
+
+
+def test_the_enterprise_page_lists_its_corrections_newest_first_in_one_query(ctx, client, login_as, steel_case):
+    login_as("admin")
+    assert "该企业的登记信息没有更正过。" in client.get(f"/admin/enterprises/{ENTERPRISE_A}").get_data(as_text=True)
+    enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"name": RENAMED}, GROUNDS)
+    enterprises.correct_enterprise(ctx, ADMIN, ENTERPRISE_A, {"county": "兖州区"}, "县市区登记有误")
+    statements = []
+    db_engine = ctx.session_factory.kw["bind"]
+    listen = (db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    sa.event.listen(*listen)
+    try:
+        found = enterprises.corrections(ctx, ADMIN, ENTERPRISE_A)
+    finally:
+        sa.event.remove(*listen)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert [(c["changes"], c["reason"], c["actor"]) for c in found] == [
+        ({"county": ["任城区", "兖州区"]}, "县市区登记有误", ADMIN.username),
+        ({"name": [STEEL, RENAMED]}, GROUNDS, ADMIN.username)]
+    page = client.get(f"/admin/enterprises/{ENTERPRISE_A}").get_data(as_text=True)
+    listed = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="h-corrections"'):]))
+    assert listed.index("县市区：任城区 → 兖州区") < listed.index(f"企业名称：{STEEL} → {RENAMED}")
+    assert f"更正依据：{GROUNDS}" in listed and "更正依据：县市区登记有误" in listed
 
 
 def test_a_correction_is_validated_like_intake_and_changes_nothing_when_refused(ctx, steel_case):
@@ -240,6 +329,33 @@ def test_the_admin_page_lists_and_corrects_an_enterprise(ctx, client, login_as, 
     assert answer.status_code == 200 and "已更正企业" in answer.get_data(as_text=True)
     assert _registered(ctx)["name"] == "济宁新钢铁有限公司"
     assert _audit(ctx, "enterprise_corrected")[0]["reason"] == "更名"
+
+
+def test_the_flash_names_the_corrected_fields_in_english(ctx, client, login_as, steel_case):
+    login_as("admin")
+    client.get("/lang/en")
+    page = client.get(f"/admin/enterprises/{ENTERPRISE_A}").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "name": RENAMED, "industry": "steel", "county": "任城区",
+            "address": "任城区钢城路1号", "reason": GROUNDS}
+    answer = client.post(f"/admin/enterprises/{ENTERPRISE_A}", data=form, follow_redirects=True)
+    assert f"Corrected the registered details of enterprise {ENTERPRISE_A}: name<" in answer.get_data(as_text=True)
+    answer = client.post(f"/admin/enterprises/{ENTERPRISE_A}", data={**form, "county": "兖州区", "address": "兖州区1号"},
+                         follow_redirects=True)
+    assert f"enterprise {ENTERPRISE_A}: county/district, address<" in answer.get_data(as_text=True)
+
+
+def test_a_refused_industry_is_named_once(ctx, steel_case):
+    with pytest.raises(InvalidInput) as refused:
+        cases.start_case(ctx, actor("staff", "industry"), cases.NewCase(
+            dimension="energy_use", lead_department="industry",
+            enterprise={"credit_code": ENTERPRISE_A, "name": STEEL, "industry": "cement"}))
+    [problem] = refused.value.problems
+    assert problem.message_en.startswith(f"this credit code is registered as “{STEEL}”; its registered industry is "
+                                         "“steel”, not “cement”;")
+    assert problem.message_zh.startswith(f"该统一社会信用代码已登记为「{STEEL}」，登记的行业为「钢铁」，与填写的「水泥」不一致；")
+    head_zh, head_en = enterprises.conflict("name", _registered(ctx), "x").message_zh, \
+        enterprises.conflict("name", _registered(ctx), "x").message_en
+    assert "（行业：钢铁）" in head_zh and "(industry: steel)" in head_en  # other fields keep the industry in the head
 
 
 def test_the_register_pages_are_for_administrators(client, login_as, steel_case):

@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, PermissionDenied
 from engine.models import AuditEvent, User
 from engine.parties import PARTIES
 from engine.services import accounts, cases, users
@@ -179,6 +179,63 @@ def test_password_reset(app, ctx, login_as, client):
     assert "new-secret-7" not in json.dumps(_audit(ctx, "user_password_reset"))
 
 
+def _display_name(ctx, username: str) -> str | None:
+    with ctx.unit_of_work() as session:
+        return session.scalar(sa.select(User.display_name).where(User.username == username))
+
+
+def test_admin_adds_a_user_with_a_real_name_shown_in_the_list(ctx, login_as, client):
+    login_as("admin")
+    answer = client.post("/admin/users", data={
+        "csrf_token": _token(client), "username": "wang_ming", "display_name": " 王明 ", "role": "staff",
+        "department": "industry", "password": "long-enough-1"}, follow_redirects=True)
+    assert answer.status_code == 200
+    row = re.search(r'<tr id="user-wang_ming">(.*?)</tr>', answer.get_data(as_text=True), re.S).group(1)
+    assert '<td class="display-name">王明</td>' in row
+    assert _display_name(ctx, "wang_ming") == "王明"
+    assert _audit(ctx, "user_added")[0]["display_name"] == "王明"
+    assert 'id="user-wang_ming"' in client.get("/admin/users?q=王明").get_data(as_text=True)  # found by name
+
+
+def test_a_name_over_50_characters_is_refused_next_to_its_field_and_nothing_is_added(ctx, login_as, client):
+    login_as("admin")
+    answer = client.post("/admin/users", data={
+        "csrf_token": _token(client), "username": "too_long", "display_name": "王" * 51, "role": "supervisor",
+        "password": "long-enough-1"})
+    assert answer.status_code == 400
+    assert '<p class="field-error" id="display_name-error">姓名不超过 50 个字' in answer.get_data(as_text=True)
+    assert _user_id(ctx, "too_long") is None and _audit(ctx, "user_added") == []
+
+
+def test_admin_edits_a_real_name_audited(ctx, login_as, client):
+    users.add_user(ctx, "industry_staff", "staff", PASSWORD, department="industry")
+    login_as("admin")
+    path = f"/admin/users/{_user_id(ctx, 'industry_staff')}/name"
+    assert path in client.get("/admin/users").get_data(as_text=True)
+    token = _token(client, path)
+    answer = client.post(path, data={"csrf_token": token, "display_name": "王" * 51})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and 'id="display_name-error"' in html and "display_name" in html
+    assert _display_name(ctx, "industry_staff") is None and _audit(ctx, "user_renamed") == []
+    answer = client.post(path, data={"csrf_token": token, "display_name": "王明"}, follow_redirects=True)
+    assert "已更新用户 industry_staff 的姓名" in answer.get_data(as_text=True)
+    assert _display_name(ctx, "industry_staff") == "王明"
+    client.post(path, data={"csrf_token": token, "display_name": "王明"})  # unchanged: no second event
+    client.post(path, data={"csrf_token": token, "display_name": ""})  # cleared: the username alone again
+    assert _display_name(ctx, "industry_staff") is None
+    assert [(e["actor"].startswith("web_admin"), e["username"], e["old"], e["display_name"])
+            for e in _audit(ctx, "user_renamed")] == [(True, "industry_staff", None, "王明"),
+                                                      (True, "industry_staff", "王明", None)]
+
+
+def test_only_admins_edit_names(ctx, login_as, client):
+    users.add_user(ctx, "sun", "supervisor", PASSWORD)
+    login_as("supervisor")
+    assert client.get(f"/admin/users/{_user_id(ctx, 'sun')}/name").status_code == 403
+    with pytest.raises(PermissionDenied):
+        accounts.rename_user(ctx, actor("supervisor"), _user_id(ctx, "sun"), "孙")
+
+
 # --- departments -------------------------------------------------------------------------------------------
 
 
@@ -337,7 +394,11 @@ def test_admin_pages_in_a_browser(ctx, live_server, page, browser_login):
     assert page.locator("#name_zh-error").is_visible()
     screenshot(page, "admin-department-rename")
     page.goto(f"{live_server}/admin/users")
-    page.locator("#user-wang\\.fang a").click()
+    page.locator("#user-wang\\.fang a[href$='/name']").click()
+    page.fill("#display_name", "王芳")
+    page.click("button[type=submit].primary")
+    assert page.locator("#user-wang\\.fang .display-name").inner_text() == "王芳"
+    page.locator("#user-wang\\.fang a[href$='/password']").click()
     page.fill("#password", "new-secret-7")
     page.fill("#confirm", "new-secret-8")
     page.click("button[type=submit].primary")

@@ -224,3 +224,8 @@ def test_an_overdue_case_is_marked_in_the_list_and_its_export_as_on_the_board(ct
     assert about["导出时间"].startswith("2026-09-03 09:00") and about["筛选条件"] == "状态：办理中" and about["行数"] == 2
     exported = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert exported[late][8].date() == date(2026, 9, 2) and exported[late][9].startswith("自2026-03-02通知次日起算6个月")
+    client.get("/lang/en")  # the rules behind the dates, in English
+    html = client.get("/cases").get_data(as_text=True)
+    rows = {int(n): r for n, r in re.findall(r'<a href="/cases/(\d+)">(.*?)</tr>', html, re.S)}
+    assert 'title="6 months counted from the day after the notice of 2026-03-02' in rows[late]
+    assert 'title="6 months counted from the day after the notice of 2026-09-03' in rows[running]

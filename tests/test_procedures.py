@@ -671,6 +671,13 @@ def test_every_problem_of_a_submission_is_reported_at_once(ctx, make_case, work)
     assert fields(refused) == {"catalogue_item", "exit_deadline"}
     messages = {p.field: p.message_zh for p in refused.value.problems}
     assert "长度不能超过 500" in messages["catalogue_item"] and "2020-01-01 早于今天" in messages["exit_deadline"]
+    assert messages["exit_deadline"].startswith("「退出期限」")  # named by its title, not its key
+    english = {p.field: p.message_en for p in refused.value.problems}["exit_deadline"]
+    assert english.startswith("Exit deadline 2020-01-01 is before today") and "exit_deadline" not in english
+    with pytest.raises(InvalidInput) as refused:  # a field the form does not have, named in both languages
+        work(case_id, "screen_item", {**screening("2026-08-15"), "data": 1, "notes": "x"})
+    assert [(p.message_zh, p.message_en) for p in refused.value.problems] == [
+        ("表单不含此字段：data、notes", "the form has no field data, notes")]
     after = cases.get_case(ctx, SUPERVISOR, case_id)
     assert (after["version"], after["open_tasks"]) == (before["version"], before["open_tasks"])
 

@@ -83,12 +83,15 @@ def user() -> None:
 @click.option("--department", help="department code (staff)")
 @click.option("--enterprise", help="unified social credit code (enterprise users)")
 @click.option("--password", required=True)
-def user_add(name: str, role: str, department: str | None, enterprise: str | None, password: str) -> None:
-    """Add a user (or reset an existing one)."""
+@click.option("--name", "display_name", help="the person's real name, e.g. 王明 (at most 50 characters)")
+def user_add(name: str, role: str, department: str | None, enterprise: str | None, password: str,
+             display_name: str | None) -> None:
+    """Add a user (or reset an existing one; without --name an existing real name stays)."""
     from engine.services.users import add_user
 
     try:
-        add_user(_ctx(_app()), name, role, password, department=department, enterprise=enterprise)
+        add_user(_ctx(_app()), name, role, password, department=department, enterprise=enterprise,
+                 display_name=display_name)
     except CapexitError as exc:
         _fail(exc)
     click.echo(f"user {name} ({role}) saved")

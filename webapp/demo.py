@@ -22,6 +22,13 @@ ENTERPRISES = (
     ("汶上示范电解铝有限公司", "aluminium", "汶上县", "phase_out"),
 )
 
+# Real names of the demo accounts (invented): records show them as 王明（industry_staff）.
+NAMES = {"supervisor": "赵建国", "owner": "钱立新", "admin": "孙海涛", "industry_staff": "王明",
+         "development_staff": "李娜", "environment_staff": "张伟", "emergency_staff": "刘洋", "market_staff": "陈静",
+         "energy_staff": "杨帆", "finance_staff": "黄丽", "hrss_staff": "周强", "land_staff": "吴敏", "pboc_staff": "徐磊",
+         "banking_staff": "朱红", "government_staff": "马骏", "enterprise1": "胡志刚", "enterprise2": "郭春燕",
+         "enterprise3": "何平", "enterprise4": "高峰", "enterprise5": "林晓东", "enterprise6": "罗建华"}
+
 
 def demo_code(index: int) -> str:
     """A valid unified social credit code for demo enterprise ``index``."""
@@ -38,12 +45,12 @@ def load_demo(ctx: EngineContext) -> list[str]:
     if not already:
         for name, role, extra in logins:
             users.add_user(ctx, name, role, PASSWORD, department=extra if role == "staff" else None,
-                           enterprise=extra if role == "enterprise" else None)
+                           enterprise=extra if role == "enterprise" else None, display_name=NAMES.get(name))
         _demo_cases(ctx)
     with ctx.unit_of_work() as session:
         count = session.scalar(sa.select(sa.func.count()).select_from(Case))
     lines = [f"demo data ready: {count} cases. Every demo password is {PASSWORD!r}.", "logins:"]
-    lines += [f"  {name:<22} {role:<10} {extra}" for name, role, extra in logins]
+    lines += [f"  {name:<22} {role:<10} {extra:<18} {NAMES.get(name, '')}".rstrip() for name, role, extra in logins]
     return lines
 
 

@@ -1,4 +1,5 @@
-"""Accounts: administrators list users, add them, deactivate and reactivate them, reset passwords, keep departments.
+"""Accounts: administrators list users, add them, name them, deactivate and reactivate them, reset passwords, keep
+departments.
 
 Who may call: administrators (and the system). Each change is one transaction that also appends an
 audit event (``case_id`` None). Department codes are stable: names change, codes never; a department
@@ -55,10 +56,12 @@ class NewUser:
     password: str
     department: str | None = None
     enterprise: str | None = None
+    display_name: str | None = None
 
 
 def _user_row(user: User, department: Department | None) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "role": user.role, "department": user.department_code,
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
+            "department": user.department_code,
             "department_zh": department.name_zh if department else None,
             "department_en": department.name_en if department else None,
             "enterprise": user.enterprise_code, "active": user.active, "created_at": user.created_at}
@@ -75,7 +78,8 @@ def list_users(ctx: EngineContext, actor: Actor, *, role: str | None = None, que
         stmt = stmt.where(User.active.is_(active))
     if query:
         pattern = f"%{query.strip()}%"
-        stmt = stmt.where(sa.or_(User.username.ilike(pattern), User.enterprise_code.ilike(pattern),
+        stmt = stmt.where(sa.or_(User.username.ilike(pattern), User.display_name.ilike(pattern),
+                                 User.enterprise_code.ilike(pattern),
                                  User.department_code.ilike(pattern), Department.name_zh.ilike(pattern)))
     with ctx.unit_of_work() as session:
         return [_user_row(u, d) for u, d in session.execute(stmt.order_by(User.username))]
@@ -102,7 +106,8 @@ def create_user(ctx: EngineContext, actor: Actor, new: NewUser) -> int:
         taken_problem = Problem("用户名已存在", "this username is taken", field="username")
         try:
             user = users.add_user(_JoinedContext(session), new.username, new.role, new.password,  # type: ignore[arg-type]
-                                  department=new.department or None, enterprise=new.enterprise or None)
+                                  department=new.department or None, enterprise=new.enterprise or None,
+                                  display_name=new.display_name)
         except InvalidInput as exc:
             if taken:
                 exc.problems.insert(0, taken_problem)
@@ -111,8 +116,27 @@ def create_user(ctx: EngineContext, actor: Actor, new: NewUser) -> int:
             raise InvalidInput("用户信息有误", "invalid user data", [taken_problem])
         session.flush()
         audit(session, None, ctx.now(session), actor.username, "user_added", username=user.username,
-              role=user.role, department=user.department_code, enterprise=user.enterprise_code)
+              display_name=user.display_name, role=user.role, department=user.department_code,
+              enterprise=user.enterprise_code)
         return user.id
+
+
+def rename_user(ctx: EngineContext, actor: Actor, user_id: int, display_name: str | None) -> str:
+    """Set (or, when empty, clear) an account's real name, at most 50 characters; returns the username."""
+    _admin(actor)
+    problem = users.display_name_problem(display_name)
+    if problem:
+        raise InvalidInput("用户信息有误", "invalid user data", [problem])
+    name = (display_name or "").strip() or None
+    with ctx.unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("用户不存在", "no such user")
+        if user.display_name != name:
+            audit(session, None, ctx.now(session), actor.username, "user_renamed", username=user.username,
+                  old=user.display_name, display_name=name)
+            user.display_name = name
+        return user.username
 
 
 def set_active(ctx: EngineContext, actor: Actor, user_id: int, active: bool) -> str:

@@ -78,7 +78,15 @@ def _kind(task: Task) -> str:
 
 def _step(task: Task) -> Step:
     spec = task.task_spec
-    return Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, _kind(task), name_en=english_name(spec))
+    named = spec if spec.bpmn_name else _named_like(task)
+    return Step(spec.bpmn_id, named.bpmn_name or spec.bpmn_id, _kind(task), name_en=english_name(named))
+
+
+def _named_like(task: Task) -> Any:
+    """The named spec of the task's BPMN element: a multi-instance task's own spec has no name, its instances' has."""
+    spec = task.task_spec
+    return next((s for s in task.workflow.spec.task_specs.values() if s.bpmn_id == spec.bpmn_id and s.bpmn_name),
+                spec)
 
 
 def diagram_state(workflow: BpmnWorkflow) -> DiagramState:
@@ -172,12 +180,24 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
         for task in view["open_tasks"]:
             task["may_work"] = _may_work(actor, task, case.enterprise_code)
         view["history"] = _history(view, _task_forms(session, bundle))
+        _as_opened(view)
         view["attachments"] = attachments.attachment_rows(session, case.id)
         view["may_upload"] = attachments.may_attach(session, actor, case)
         view["task_choices"] = attachments.case_task_keys(session, case.id)
         view["diagram"] = diagram_state(workflow)
         view["element_names"] = element_names(bundle)
         return view
+
+
+def _as_opened(view: dict[str, Any]) -> None:
+    """A case opened through the API with enterprise details that differ from the register follows the details it
+    was given (``enterprises.register``): show those, and the registered ones beside them (``enterprise_registered``)."""
+    opened = next((e["detail"] for e in view["history"] if e["action"] == "case_opened"), {})
+    differs = opened.get("enterprise_differs") or {}
+    if differs and view.get("enterprise"):
+        view["enterprise_registered"] = dict(view["enterprise"])
+        view["enterprise"] = {**view["enterprise"], **{k: d["given"] for k, d in differs.items()
+                                                      if k in view["enterprise"]}}
 
 
 def case_bpmn(ctx: EngineContext, actor: Actor, case_id: int) -> str:

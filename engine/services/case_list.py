@@ -21,6 +21,7 @@ from engine.models import Case, CaseStatus, Enterprise
 from engine.parties import DIMENSIONS, INDUSTRIES, ROLES, party_name
 from engine.services.audit import ExpiredDeadline, expired_deadlines
 from engine.services.sheets import table_workbook
+from engine.services.users import display_names, with_name
 
 PER_PAGE = 25
 EXPORT_LIMIT = 20000
@@ -88,9 +89,10 @@ def _row(case: Case, enterprise: Enterprise, today: date, expired: ExpiredDeadli
             "county": enterprise.county, "industry": enterprise.industry, "dimension": case.dimension,
             "lead_department": case.lead_department, "status": case.status.value,
             "deadline": case.deadline.isoformat() if case.deadline else None, "deadline_rule": case.deadline_rule,
+            "deadline_rule_en": case.deadline_rule_en,
             "notice_date": case.notice_date.isoformat(), "overdue": case.overdue, "due": due, "days_left": days,
             "expired_deadline": ran_out.last_day if ran_out else None,
-            "expired_rule": ran_out.rule if ran_out else None}
+            "expired_rule": ran_out.rule if ran_out else None, "expired_rule_en": ran_out.rule_en if ran_out else None}
 
 
 def _rows(session: Session, found: list[tuple[Case, Enterprise]], today: date) -> list[dict[str, Any]]:
@@ -134,7 +136,8 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
         today = now.astimezone(SHANGHAI).date()
         rows = _rows(session, session.execute(query).all(), today)
     names = labels("zh")
-    about = [("导出时间", f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"), ("导出人", actor.username),
+    exporter = with_name(actor.username, display_names(ctx))
+    about = [("导出时间", f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"), ("导出人", exporter),
              ("筛选条件", _filter_text(filters, names)), ("说明", f"是否逾期按导出之日（{today.isoformat()}）判断；已逾期、已转入后续程序的案件，"
                                        "当前期限一栏为已届满的期限")]
     return table_workbook("案件清单", EXPORT_HEADINGS, ([

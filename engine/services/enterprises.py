@@ -2,21 +2,23 @@
 
 The register changes in two ways only. An intake of an unknown credit code registers the
 enterprise (``register``); an administrator corrects a registered enterprise's details
-(``correct_enterprise``, one transaction, one audit event ``enterprise_corrected`` with
-the old and new values and the grounds). An intake of a known code never rewrites it: a
+(``correct_enterprise``, one transaction, an audit event ``enterprise_corrected`` with the old
+and new values and the grounds on each of its cases' chains and one without a case, which
+``corrections`` reads back). An intake of a known code never rewrites it: a
 field the intake leaves empty is taken from the register, a field that differs (surrounding
 whitespace aside) is refused with a problem naming the field, the registered value and the
 submitted one (``conflicts``), so the earlier cases of the enterprise keep their details.
 A field the register holds empty may be completed by an intake; that is audited
 (``enterprise_completed``).
 Who may call: ``register`` and ``conflicts`` run inside intake (``cases.start_case``,
-``intake``); ``list_enterprises``, ``get_enterprise`` and ``correct_enterprise`` are for
-administrators. Errors: ``InvalidInput`` (400) naming the field, ``PermissionDenied`` (403),
+``intake``); ``list_enterprises``, ``get_enterprise``, ``correct_enterprise`` and ``corrections``
+are for administrators. Errors: ``InvalidInput`` (400) naming the field, ``PermissionDenied`` (403),
 ``NotFound`` (404).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -25,11 +27,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.credit_code import CreditCodeError, validate_credit_code
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from engine.models import Case, CaseStatus, Enterprise
+from engine.models import AuditEvent, Case, CaseStatus, Enterprise
 from engine.parties import INDUSTRIES
+from engine.services.audit import hold_case
 from engine.services.instances import audit
 
 COUNTIES: tuple[str, ...] = (
@@ -83,21 +87,21 @@ def _shown(key: str, value: str, lang: str) -> str:
     return value
 
 
-def _head(known: dict[str, str], line: int | None) -> tuple[str, str]:
-    """Where the values compared with come from: the register, or an earlier row of the same import."""
+def _head(known: dict[str, str], line: int | None, key: str) -> tuple[str, str]:
+    """Where the values compared with come from: the register, or an earlier row of the same import; with the
+    industry unless the refused field is the industry (its sentence names it)."""
     name = known["name"]
     zh_industry, en_industry = _shown("industry", known["industry"], "zh"), _shown("industry", known["industry"], "en")
+    zh_tail, en_tail = ("", "") if key == "industry" else (f"（行业：{zh_industry}）", f" (industry: {en_industry})")
     if line is None:
-        return (f"该统一社会信用代码已登记为「{name}」（行业：{zh_industry}）",
-                f"this credit code is registered as “{name}” (industry: {en_industry})")
-    return (f"第 {line} 行已为该统一社会信用代码填写「{name}」（行业：{zh_industry}）",
-            f"row {line} gives this credit code as “{name}” (industry: {en_industry})")
+        return (f"该统一社会信用代码已登记为「{name}」{zh_tail}", f"this credit code is registered as “{name}”{en_tail}")
+    return (f"第 {line} 行已为该统一社会信用代码填写「{name}」{zh_tail}", f"row {line} gives this credit code as “{name}”{en_tail}")
 
 
 def conflict(key: str, known: dict[str, str], given: str, line: int | None = None) -> Problem:
     """The refusal of one field that differs from the register: the field, the registered and the given value."""
     zh_label, en_label, _limit = DETAILS[key]
-    head_zh, head_en = _head(known, line)
+    head_zh, head_en = _head(known, line, key)
     if key == "name":
         zh, en = f"{head_zh}，与填写的「{given}」不一致", f"{head_en}, not “{given}”"
     else:
@@ -247,16 +251,31 @@ def _checked_changes(changes: dict[str, Any], before: dict[str, str], reason: st
     return changed
 
 
+def _held_case_ids(session: Session, code: str) -> list[int]:
+    """The ids of the enterprise's cases, open and closed, with their chains held for this transaction's appends.
+
+    On PostgreSQL one query locks their rows in id order (``hold_case``: the appends need no lock of their own);
+    on SQLite each append takes the database's write lock as usual.
+    """
+    case_ids = list(session.scalars(sa.select(Case.id).where(Case.enterprise_code == code).order_by(Case.id)
+                                    .with_for_update()))
+    if session.bind.dialect.name == "postgresql":
+        for case_id in case_ids:
+            hold_case(session, case_id)
+    return case_ids
+
+
 def correct_enterprise(ctx: EngineContext, actor: Actor, code: str, changes: dict[str, Any],
                        reason: str = "") -> dict[str, list[str]]:
     """Correct a registered enterprise's name, industry, county or address on stated grounds (administrators).
 
     ``changes`` maps fields of ``DETAILS`` to their corrected values; the credit code never changes.
     The fields that change are validated like intake and the grounds (``reason``) are required.
-    One transaction: the row and one ``enterprise_corrected`` audit event (case-less, like a
-    department rename) with each changed field's old and new value, the grounds and the ids of the
-    enterprise's cases, open and closed. Returns ``{field: [old, new]}``; empty when nothing differed
-    (then nothing is written).
+    One transaction: the row, one ``enterprise_corrected`` audit event on each of the enterprise's cases
+    (open and closed: their history says their details changed after the fact, and how) and one
+    case-less one, the register's own trail (``corrections``; it exists also when the enterprise has no
+    case), with each changed field's old and new value, the grounds and, case-less, the ids of the cases.
+    Returns ``{field: [old, new]}``; empty when nothing differed (then nothing is written).
     """
     _admin(actor)
     with ctx.unit_of_work() as session:
@@ -268,8 +287,28 @@ def correct_enterprise(ctx: EngineContext, actor: Actor, code: str, changes: dic
             return {}
         for key, (_old, new) in changed.items():
             setattr(row, key, new)
-        case_ids = list(session.scalars(sa.select(Case.id).where(Case.enterprise_code == row.credit_code)
-                                        .order_by(Case.id)))
-        audit(session, None, ctx.now(session), actor.username, "enterprise_corrected", credit_code=row.credit_code,
-              changes=changed, reason=reason.strip(), cases=case_ids)
+        case_ids, at = _held_case_ids(session, row.credit_code), ctx.now(session)
+        event = {"credit_code": row.credit_code, "changes": changed, "reason": reason.strip()}
+        for case_id in case_ids:
+            audit(session, case_id, at, actor.username, "enterprise_corrected", **event)
+        audit(session, None, at, actor.username, "enterprise_corrected", **event, cases=case_ids)
         return changed
+
+
+def corrections(ctx: EngineContext, actor: Actor, code: str) -> list[dict[str, Any]]:
+    """The corrections of a registered enterprise, newest first, from the register's trail (one query): each with
+    ``at`` (Beijing time), ``actor``, ``changes`` ({field: [old, new]}) and ``reason``."""
+    _admin(actor)
+    code = str(code or "").strip().upper()
+    with ctx.unit_of_work() as session:
+        rows = session.execute(sa.select(AuditEvent.at, AuditEvent.actor, AuditEvent.detail).where(
+            AuditEvent.case_id.is_(None), AuditEvent.action == "enterprise_corrected",
+            AuditEvent.detail.contains(json.dumps({"credit_code": code}, ensure_ascii=False)[1:-1]))
+            .order_by(AuditEvent.id.desc())).all()
+    found = []
+    for at, who, text in rows:
+        detail = json.loads(text)
+        if detail.get("credit_code") == code:  # the text search is a filter; the detail decides
+            found.append({"at": at.astimezone(SHANGHAI), "actor": who, "changes": detail.get("changes") or {},
+                          "reason": detail.get("reason") or ""})
+    return found

@@ -152,7 +152,11 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
                                     f"{english_name(prop, missing)} is required", field=path))
             continue
         if error.validator == "additionalProperties":
-            problems.append(Problem(f"表单不含此字段：{error.message}", error.message, field=path or None))
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            extra = sorted(map(str, set(error.instance) - set(known))) if isinstance(error.instance, dict) else []
+            problems.append(Problem(f"表单不含此字段：{'、'.join(extra) or error.message}",
+                                    f"the form has no field {', '.join(extra)}" if extra else error.message,
+                                    field=path or None))
             continue
         prop = schema.get("properties", {}).get(path, {}) if path else {}
         title = prop.get("title", path)
@@ -282,10 +286,14 @@ def _entered_deadlines(bundle: Any, data: dict[str, Any]) -> list[tuple[str, dat
     return found
 
 
-def past_deadline_problems(bundle: Any, data: dict[str, Any], today: date) -> list[Problem]:
-    """A deadline a department enters (a timer's field rule) cannot be in the past."""
-    return [Problem(f"期限 {day} 早于今天 {today}",
-                    f"{field_name} {day} is before today {today}", field=field_name)
+def past_deadline_problems(bundle: Any, data: dict[str, Any], today: date,
+                           schema: dict[str, Any] | None = None) -> list[Problem]:
+    """A deadline a department enters (a timer's field rule) cannot be in the past; each problem names the field by
+    its title in the form's ``schema`` (in both languages) when it has one."""
+    props = (schema or {}).get("properties") or {}
+    return [Problem(f"「{props.get(field_name, {}).get('title', field_name)}」{day} 早于今天 {today}，期限不能早于今天",
+                    f"{english_name(props.get(field_name, {}), field_name)} {day} is before today {today}: a "
+                    "deadline cannot be in the past", field=field_name)
             for field_name, day, _props in _entered_deadlines(bundle, data) if day < today]
 
 
@@ -318,7 +326,8 @@ def form_problems(form: forms.FormSchema | None, workflow: Any, bundle: Any, tas
     problems = [*validate_form(form.validator, data), *dates_after_today(form.schema, data, today)] if form else []
     named = {p.field for p in problems}
     return problems + [p for p in [*statutory_problems(workflow, task, data),
-                                   *past_deadline_problems(bundle, data, today)] if p.field not in named]
+                                   *past_deadline_problems(bundle, data, today, form.schema if form else None)]
+                              if p.field not in named]
 
 
 class _DeadlinePassed(Exception):

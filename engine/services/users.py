@@ -1,13 +1,15 @@
 """Users: accounts with hashed passwords, departments, and bearer tokens for the API.
 
 Who may call: ``add_user`` is for administrators and the CLI; ``authenticate`` and
-``issue_token`` for anyone with the password; ``actor_for_token`` for the API layer.
+``issue_token`` for anyone with the password; ``actor_for_token`` for the API layer; ``display_names``
+and ``with_name`` for anyone who shows who acted (records name the official, not only the login).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from engine.models import ApiToken, Department, User
 from engine.parties import PARTIES, ROLES
 
 TOKEN_LIFETIME = timedelta(hours=12)
+DISPLAY_NAME_MAX = 50
 _DUMMY_HASH = generate_password_hash("capexit-timing-guard")
 
 
@@ -31,14 +34,24 @@ def register_departments(session: Session) -> None:
             session.add(Department(code=party.code, name_zh=party.name_zh, name_en=party.name_en))
 
 
+def display_name_problem(display_name: str | None) -> Problem | None:
+    """What is wrong with a real name (field ``display_name``), or None: at most 50 characters, one line."""
+    name = (display_name or "").strip()
+    if len(name) > DISPLAY_NAME_MAX or not name.isprintable():
+        return Problem(f"姓名不超过 {DISPLAY_NAME_MAX} 个字，且不含换行等控制字符",
+                       f"the name takes at most {DISPLAY_NAME_MAX} characters on one line", field="display_name")
+    return None
+
+
 def add_user(ctx: EngineContext, username: str, role: str, password: str, *, department: str | None = None,
-             enterprise: str | None = None) -> User:
+             enterprise: str | None = None, display_name: str | None = None) -> User:
     """Create an account (or reset an existing one's role and password).
 
     Only staff have a department and only enterprise users a credit code: either given for
-    another role is refused (400 naming the field), never dropped silently.
+    another role is refused (400 naming the field), never dropped silently. ``display_name`` is the
+    person's real name (at most 50 characters); empty or None leaves an existing account's name as it is.
     """
-    problems = []
+    problems = [problem for problem in [display_name_problem(display_name)] if problem]
     if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         problems.append(Problem("用户名应为 1 到 64 个字母、数字或 _-.", "username: 1-64 letters, digits or _-.",
                                 field="username"))
@@ -78,7 +91,24 @@ def add_user(ctx: EngineContext, username: str, role: str, password: str, *, dep
         user.department_code = department if role == "staff" else None
         user.enterprise_code = enterprise if role == "enterprise" else None
         user.active = True
+        user.display_name = (display_name or "").strip() or user.display_name
         return user
+
+
+def display_names(ctx: EngineContext) -> dict[str, str]:
+    """Username → real name of every account that has one, in one read (the users table is small)."""
+    with ctx.reading() as session:
+        rows = session.execute(sa.select(User.username, User.display_name).where(User.display_name.is_not(None)))
+        return {username: name for username, name in rows}
+
+
+def with_name(username: str, names: Mapping[str, str], pattern: str = "{name}（{username}）") -> str:
+    """How records show a person: 王明（industry_staff） when ``names`` (``display_names``) has a real name for
+    ``username``, else the username alone; the engine's own steps are 系统."""
+    if username == "system":
+        return "系统"
+    name = names.get(username)
+    return pattern.format(name=name, username=username) if name else username
 
 
 def session_fingerprint(user: User) -> str:

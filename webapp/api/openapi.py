@@ -37,7 +37,8 @@ CASE = {"type": "object", "required": ["id", "dimension", "status", "lead_depart
     "deadline": {"type": ["string", "null"], "format": "date"}, "deadline_rule": {"type": ["string", "null"]},
     "open_tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
     "history": {"type": "array", "items": {"type": "object", "properties": {
-        "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}}}},
+        "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"},
+        "actor_name": {"type": ["string", "null"], "description": "the actor's real name, if the account has one"}}}},
 }}
 
 NEW_CASE = {"type": "object", "required": ["dimension", "enterprise"], "properties": {

@@ -43,13 +43,24 @@ def open_case():
     )
     ctx = engine_context()
     case_id = cases.start_case(ctx, g.actor, request_)
-    return cases.get_case(ctx, g.actor, case_id), 201
+    return _with_names(cases.get_case(ctx, g.actor, case_id)), 201
+
+
+def _with_names(case: dict) -> dict:
+    """The case view with each person's real name next to their username (``actor_name`` in the history,
+    ``claimed_by_name`` on open tasks; null when the account has none): one read of the names."""
+    names = users.display_names(engine_context())
+    for event in case["history"]:
+        event["actor_name"] = names.get(event["actor"])
+    for task in case["open_tasks"]:
+        task["claimed_by_name"] = names.get(task["claimed_by"]) if task.get("claimed_by") else None
+    return case
 
 
 @api.get("/cases/<int:case_id>")
 @authenticated
 def show_case(case_id: int):
-    return cases.get_case(engine_context(), g.actor, case_id)
+    return _with_names(cases.get_case(engine_context(), g.actor, case_id))
 
 
 @api.get("/tasks")
@@ -76,7 +87,8 @@ def complete_task(task_id: str):
             raise InvalidInput("表单填写有误", "the form has errors", problems)
     if not isinstance(data, dict):
         raise InvalidInput("表单数据应为 JSON 对象", "form data must be a JSON object")
-    return tasks.complete_task(ctx, g.actor, task_id, data, answer=cases.case_view)  # the case, read in the same transaction
+    # the case, read in the same transaction
+    return _with_names(tasks.complete_task(ctx, g.actor, task_id, data, answer=cases.case_view))
 
 
 @api.get("/timers")

@@ -6,14 +6,16 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, abort, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.context import Actor
 from engine.errors import CapexitError, Conflict, DefinitionInvalid, InvalidInput, NotFound, PermissionDenied
+from engine.services import users
 from engine.step_names import in_language
+from webapp.extensions import engine_context
 from webapp.pages.forms import describe
 
 STATUS = {InvalidInput: 400, DefinitionInvalid: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409}
@@ -40,6 +42,24 @@ def step_label(step: Any, language: str | None = None) -> str:
         return in_language(step, getattr(step, "name_en", None), language)
     read = step.get if isinstance(step, Mapping) else lambda name: getattr(step, name, None)
     return in_language(read("name") or read("key") or "", read("name_en"), language)
+
+
+def who(username: str | None) -> str:
+    """Who did something, as pages show it: "王明（industry_staff）" when the account has a real name, else the
+    username; the engine's own steps (timers, imports) as 系统/System."""
+    if username == "system":
+        return _("系统")
+    return person_labels().get(username, username) if username else ""
+
+
+def person_labels() -> dict[str, str]:
+    """Username → the person as pages show them, for every account with a real name: one read per request, made
+    the first time a page names someone (kept on ``flask.g``)."""
+    if "person_labels" not in g:
+        pattern = _("{name}（{username}）")
+        names = users.display_names(engine_context())
+        g.person_labels = {username: users.with_name(username, names, pattern) for username in names}
+    return g.person_labels
 
 
 def submitted(event: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -93,11 +113,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["history_actions"] = history.ACTIONS  # the case page's and the task page's history
     app.jinja_env.globals["submitted"] = submitted
     app.add_template_filter(step_label, "step")
-
-    @app.template_filter("who")
-    def who(username: str | None) -> str:
-        """Who did something, as pages show it: the engine's own steps (timers, imports) as 系统/System."""
-        return _("系统") if username == "system" else username or ""
+    app.add_template_filter(who, "who")
 
     @app.errorhandler(CapexitError)
     def domain_error(exc: CapexitError):

@@ -60,9 +60,10 @@ def users():
 @bp.post("/users")
 @roles_required("admin")
 def add_user():
-    form = {key: request.form.get(key, "").strip() for key in ("username", "role", "department", "enterprise")}
+    form = {key: request.form.get(key, "").strip()
+            for key in ("username", "display_name", "role", "department", "enterprise")}
     new = accounts.NewUser(form["username"], form["role"], request.form.get("password", ""),
-                           form["department"] or None, form["enterprise"].upper() or None)
+                           form["department"] or None, form["enterprise"].upper() or None, form["display_name"] or None)
     try:
         accounts.create_user(engine_context(), current_actor(), new)
     except InvalidInput as exc:
@@ -89,6 +90,24 @@ def reactivate(user_id: int):
     name = accounts.set_active(engine_context(), current_actor(), user_id, True)
     flash(_("已启用用户 %(name)s", name=name), "info")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/name", methods=["GET", "POST"])
+@roles_required("admin")
+def rename_user(user_id: int):
+    ctx, actor = engine_context(), current_actor()
+    user = accounts.get_user(ctx, actor, user_id)
+    errors: dict = {}
+    if request.method == "POST":
+        user["display_name"] = request.form.get("display_name", "").strip()
+        try:
+            accounts.rename_user(ctx, actor, user_id, user["display_name"])
+        except InvalidInput as exc:
+            errors = _errors(exc)
+        else:
+            flash(_("已更新用户 %(name)s 的姓名", name=user["username"]), "info")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/name.html", user=user, errors=errors, lang=lang()), (400 if errors else 200)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])

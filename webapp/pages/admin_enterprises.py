@@ -40,8 +40,16 @@ def correct_enterprise(code: str):
         except InvalidInput as exc:
             errors = _errors(exc)
         else:
-            flash(_("已更正企业 %(code)s 的登记信息（%(n)d 项）", code=registered["credit_code"], n=len(changed))
-                  if changed else _("登记信息没有变化，未作更正"), "info")
+            flash(_("已更正企业 %(code)s 的登记信息：%(fields)s", code=registered["credit_code"],
+                    fields=_field_names(changed)) if changed else _("登记信息没有变化，未作更正"), "info")
             return redirect(url_for("admin.enterprises_list", q=registered["credit_code"]))
+    corrections = enterprises.corrections(ctx, actor, registered["credit_code"])
     return render_template("admin/enterprise.html", registered=registered, form=form, errors=errors,
-                           counties=enterprises.COUNTIES, names=labels(lang())), (400 if errors else 200)
+                           counties=enterprises.COUNTIES, names=labels(lang()), corrections=corrections), (
+        400 if errors else 200)
+
+
+def _field_names(changed: dict[str, list[str]]) -> str:
+    """The corrected fields named in the page's language ("name, county/district")."""
+    english = lang() == "en"
+    return (", " if english else "、").join(enterprises.DETAILS[key][1 if english else 0] for key in changed)

@@ -23,7 +23,7 @@ def _render(case_id: int, upload_error: InvalidInput | None = None, status: int 
     page = render_template(
         "case/page.html", case=view, upload_error=upload_error, lang=lang(), party=party_name,
         tz=SHANGHAI, dimensions=DIMENSIONS, industries=INDUSTRIES, max_label=attachments.MAX_LABEL,
-        allowed_label=attachments.ALLOWED_LABEL, accept=",".join(f".{ext}" for ext in attachments.FILE_TYPES))
+        allowed_label=attachments.ALLOWED_LABEL_EN if lang() == "en" else attachments.ALLOWED_LABEL, accept=",".join(f".{ext}" for ext in attachments.FILE_TYPES))
     return page, status
 
 

@@ -39,7 +39,7 @@ def case_list():
     result = listing.list_cases(engine_context(), actor, _filters())
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     may_open = actor.role in INTAKE_ROLES and _may_intake()
-    return render_template("cases/list.html", result=result, names=listing.labels(lang()), query=query,
+    return render_template("cases/list.html", result=result, names=listing.labels(lang()), lang=lang(), query=query,
                            counties=intake.COUNTIES, leads=intake.lead_departments(), may_open=may_open)
 
 

@@ -30,7 +30,9 @@ class Names:
 
     def dimension(self, code: str) -> str:
         found = DIMENSIONS.get(code)
-        return (found.name_en if self.en else found.name_zh) if found else code
+        if found is None:  # the annual report's run is a case of no dimension
+            return _("淘汰落后产能年度报告") if code == "annual_report" else code
+        return found.name_en if self.en else found.name_zh
 
     def industry(self, code: str) -> str:
         found = INDUSTRIES.get(code)

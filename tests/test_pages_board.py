@@ -227,6 +227,8 @@ def test_advance_clock_from_the_board_fires_the_timer(supervisor, ctx, make_case
     sheet = load_workbook(io.BytesIO(supervisor.get("/board/export.xlsx").data)).active
     exported = [r for r in sheet.iter_rows(min_row=2, values_only=True) if case_id in r]
     assert len(exported) == 1 and date(2026, 9, 2) in [v.date() if hasattr(v, "date") else v for v in exported[0]]
+    assert exported[0][2] == -30  # 剩余天数: the period ran out 30 days before the clock's today (10-02)
+    assert "逾期 30 天" in row.group(0)
     about = dict(load_workbook(io.BytesIO(supervisor.get("/board/export.xlsx?dimension=energy_use").data))["导出说明"]
                  .iter_rows(min_row=2, values_only=True))
     assert about["导出时间"].startswith("2026-10-02 09:00") and about["筛选条件"] == "类别：能耗" and about["行数"] == 1

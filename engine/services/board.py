@@ -189,8 +189,8 @@ def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]
             and (not filters.department or filters.department in c.departments)]
 
 
-def _case_rows(session: Session, ids: list[int]) -> list[BoardRow]:
-    """Board rows of overdue cases, listing their current steps."""
+def _case_rows(session: Session, ids: list[int], today: date) -> list[BoardRow]:
+    """Board rows of overdue cases, listing their current steps, with the period that ran out and how long ago."""
     if not ids:
         return []
     cases = session.execute(sa.select(Case.id, Enterprise.name, Case.dimension, Case.lead_department,
@@ -208,9 +208,10 @@ def _case_rows(session: Session, ids: list[int]) -> list[BoardRow]:
         ran_out = expired.get(cid)  # the period that ran out, when no other runs now
         if ran_out is not None and rule is None:
             rule, rule_en = ran_out.rule, ran_out.rule_en
+        last_day = date.fromisoformat(ran_out.last_day) if ran_out else None
         rows.append(BoardRow(cid, name, dim, lead, list(dict.fromkeys(d for d, _, _ in tasks.get(cid, []))),
-                             [s for _, s, _ in tasks.get(cid, [])],
-                             date.fromisoformat(ran_out.last_day) if ran_out else None, None, rule, rule_en,
+                             [s for _, s, _ in tasks.get(cid, [])], last_day,
+                             (last_day - today).days if last_day else None, rule, rule_en,
                              kind="overdue_case", claimed_by=list(dict.fromkeys(c for _, _, c in tasks.get(cid, [])
                                                                                 if c))))
     return rows
@@ -246,7 +247,7 @@ def _group_rows(session: Session, window: Window, filters: BoardFilter, group: s
     rows = _timer_rows(session, window, _timers(filters).where(_ranges(window)[group]).offset(offset).limit(ROW_LIMIT))
     if group == "overdue" and len(rows) < ROW_LIMIT:
         start = max(0, offset - unfired)
-        rows += _case_rows(session, [c.id for c in overdue[start:start + ROW_LIMIT - len(rows)]])
+        rows += _case_rows(session, [c.id for c in overdue[start:start + ROW_LIMIT - len(rows)]], window.today)
     return rows
 
 
@@ -341,7 +342,8 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: BoardFilter | Non
             left = EXPORT_LIMIT - len(rows)
             found = _timer_rows(session, window, _timers(filters).where(_ranges(window)[group]).limit(left))
             if group == "overdue":
-                found += _case_rows(session, [c.id for c in _overdue_cases(session, filters)[:left - len(found)]])
+                found += _case_rows(session, [c.id for c in _overdue_cases(session, filters)[:left - len(found)]],
+                                    window.today)
             rows += [(group, row) for row in found]
     names = display_names(ctx)
     return table_workbook("计时看板", EXPORT_HEADINGS, ([
@@ -385,7 +387,7 @@ def digest(ctx: EngineContext, actor: Actor, limit: int = 5000) -> tuple[Window,
         window = window_of(ctx, session)
         rows = _timer_rows(session, window, _timers(BoardFilter()).where(WaitingTimer.due_at < window.end_of(7))
                            .limit(limit))
-        rows += _case_rows(session, [c.id for c in _overdue_cases(session, BoardFilter())[:limit]])
+        rows += _case_rows(session, [c.id for c in _overdue_cases(session, BoardFilter())[:limit]], window.today)
     sections = []
     for party in (p for p in PARTIES if p.code != "enterprise"):
         mine = [(row, "holds" if party.code in row.departments else "leads") for row in rows

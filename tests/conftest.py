@@ -283,7 +283,9 @@ def browser_login(ctx):
         # the sign-in's answer sets the new session cookie: wait for it to land, or a navigation started right
         # after could carry the old cookie and a later answer overwrite what it stored (the language, say)
         tab.wait_for_url(lambda url: "/login" not in url)
-        tab.wait_for_load_state()
+        # and for the landing page's static files: each answer re-sends the session cookie as it stood when asked
+        # for, so one still on its way could undo a language chosen right after
+        tab.wait_for_load_state("networkidle")
         return name
 
     return do

@@ -345,7 +345,7 @@ TECHNOLOGY = dict(
            flow("dismantle_merge", "dismantle"),
            flow("dismantle", "reinspect_merge"),
            flow("dismantle_deadline_timer", "closure_merge", name="逾期"),
-           *[flow(t["id"], "closure_merge", name="逾期") for t in sealed_period_timers()]])
+           *[flow(tid, "closure_merge", name="逾期") for tid, _host in SEALED_PERIOD]])
 
 PHASE_OUT = dict(
     id="phase_out", name="淘汰类产能退出", clauses="C-2.6",

@@ -31,7 +31,7 @@ from engine.models import Case, CaseStatus, Enterprise, OpenTask, WaitingTimer
 from engine.parties import DIMENSIONS, PARTIES, party_name
 from engine.permissions import may_supervise
 from engine.services.audit import expired_deadlines
-from engine.services.sheets import table_workbook
+from engine.services.sheets import table_workbook, taken
 from engine.services.users import display_names, with_name
 from engine.step_names import StepName, named
 
@@ -353,8 +353,7 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: BoardFilter | Non
         "、".join(with_name(holder, names) for holder in row.claimed_by) or "未认领", party_name(row.lead_department),
         "、".join(row.steps), row.rule or ""] for group, row in rows),
         widths=(12, 12, 10, 10, 30, 10, 24, 14, 22, 24, 50), date_columns=(1,), about=[
-            ("导出时间", f"{window.now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"),
-            ("导出人", with_name(actor.username, names)), ("筛选条件", _filter_text(filters)),
+            *taken(window.now, with_name(actor.username, names)), ("筛选条件", _filter_text(filters)),
             ("说明", f"剩余天数按导出之日（{window.today.isoformat()}）计算；“已逾期”含计时器已触发、案件已转入后续程序的案件，"
                    "其届满日和期限依据为已届满的期限")])
 

@@ -20,7 +20,7 @@ from engine.errors import PermissionDenied
 from engine.models import Case, CaseStatus, Enterprise
 from engine.parties import DIMENSIONS, INDUSTRIES, ROLES, party_name
 from engine.services.audit import ExpiredDeadline, expired_deadlines
-from engine.services.sheets import table_workbook
+from engine.services.sheets import table_workbook, taken
 from engine.services.users import display_names, with_name
 
 PER_PAGE = 25
@@ -137,8 +137,7 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: CaseFilter) -> by
         rows = _rows(session, session.execute(query).all(), today)
     names = labels("zh")
     exporter = with_name(actor.username, display_names(ctx))
-    about = [("导出时间", f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"), ("导出人", exporter),
-             ("筛选条件", _filter_text(filters, names)), ("说明", f"是否逾期按导出之日（{today.isoformat()}）判断；已逾期、已转入后续程序的案件，"
+    about = [*taken(now, exporter), ("筛选条件", _filter_text(filters, names)), ("说明", f"是否逾期按导出之日（{today.isoformat()}）判断；已逾期、已转入后续程序的案件，"
                                        "当前期限一栏为已届满的期限")]
     return table_workbook("案件清单", EXPORT_HEADINGS, ([
         r["id"], r["enterprise"], r["credit_code"], r["county"], names["industry"].get(r["industry"], r["industry"]),

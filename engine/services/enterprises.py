@@ -177,9 +177,8 @@ def register(session: Session, given: dict[str, Any], at: datetime, actor: str, 
         for key, value in completed.items():
             setattr(row, key, value)
         audit(session, None, at, actor, "enterprise_completed", credit_code=code, fields=completed)
-    differences = {p.field.removeprefix("enterprise."): {"registered": known[p.field.removeprefix("enterprise.")],
-                                                         "given": _clean(given.get(p.field.removeprefix("enterprise.")))}
-                   for p in problems}
+    differing_keys = [p.field.removeprefix("enterprise.") for p in problems]
+    differences = {k: {"registered": known[k], "given": _clean(given.get(k))} for k in differing_keys}
     return {**merged, **{k: d["given"] for k, d in differences.items()}}, differences
 
 

@@ -34,9 +34,9 @@ from engine import runner
 from engine.calendar import RestDayCalendar
 from engine.context import Actor, EngineContext
 from engine.deadlines import EXTENSION_MARK, add_months, resettle
+from engine.form_rules import MAX_EXTENSION_MONTHS
 from engine.models import Case, CaseStatus
 from engine.services import instances
-from engine.services.tasks import MAX_EXTENSION_MONTHS
 
 
 def redate_running(ctx: EngineContext, session: Session, day: date, before: RestDayCalendar,

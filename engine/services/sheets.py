@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from engine.clock import SHANGHAI
+
 ABOUT_TITLE = "导出说明"
+
+
+def taken(now: datetime, exporter: str) -> list[tuple[str, str]]:
+    """The first lines of an export's ``about``: when it was taken (Beijing time, by the system's clock) and by whom."""
+    return [("导出时间", f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间，按本系统的时钟）"), ("导出人", exporter)]
 
 
 def table_workbook(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[int],

@@ -283,8 +283,7 @@ def browser_login(ctx):
         # the sign-in's answer sets the new session cookie: wait for it to land, or a navigation started right
         # after could carry the old cookie and a later answer overwrite what it stored (the language, say)
         tab.wait_for_url(lambda url: "/login" not in url)
-        # and for the landing page's static files: each answer re-sends the session cookie as it stood when asked
-        # for, so one still on its way could undo a language chosen right after
+        # and for the landing page to settle before the test goes on
         tab.wait_for_load_state("networkidle")
         return name
 

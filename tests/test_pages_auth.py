@@ -67,6 +67,46 @@ def test_language_switch(client):
     assert 'lang="en"' in client.get("/login").get_data(as_text=True)
 
 
+def _session_cookies_set(answer) -> list[str]:
+    return [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session=")]
+
+
+def test_an_answer_that_changes_nothing_does_not_resend_the_session_cookie(login_as, client):
+    """A static file or page asked for before signing out must not, answering after, sign the person back in."""
+    login_as("supervisor")
+    assert _session_cookies_set(client.get("/static/favicon.svg")) == []
+    assert _session_cookies_set(client.get("/board")) == []
+
+
+def test_an_answer_sent_before_signing_out_cannot_sign_the_person_back_in(login_as, client):
+    login_as("supervisor")
+    page = client.get("/board").get_data(as_text=True)
+    late = client.get("/static/favicon.svg")  # asked for while signed in; its answer reaches the browser last
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    for header in _session_cookies_set(late):  # the browser stores whatever cookie the late answer carries
+        client.set_cookie("session", header.split(";")[0].split("=", 1)[1])
+    assert client.get("/board").status_code == 302
+
+
+def test_the_language_has_a_cookie_of_its_own_and_outlives_signing_out(login_as, client):
+    login_as("supervisor")
+    answer = client.get("/lang/en")
+    assert any(h.startswith("capexit_lang=en") for h in answer.headers.getlist("Set-Cookie"))
+    assert _session_cookies_set(answer) == []  # the session is not where the language lives
+    page = client.get("/board").get_data(as_text=True)
+    assert 'lang="en"' in page
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+    client.get("/lang/zh")
+    assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_an_unknown_language_changes_nothing(client):
+    answer = client.get("/lang/fr")
+    assert answer.status_code == 302
+    assert not any(h.startswith("capexit_lang=") for h in answer.headers.getlist("Set-Cookie"))
+
+
 def test_a_password_reset_ends_open_sessions(ctx, login_as, client):
     from engine.services import users
 

@@ -18,6 +18,10 @@ SESSION_SETTINGS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS (see README)
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    # The session cookie is written only when the session changes (signing in or out, a flash message, the CSRF
+    # token): an answer to a request sent before signing out (a static file, another tab) would otherwise
+    # re-send the signed-in cookie and undo it. A session so ends 8 hours after signing in, however busy.
+    "SESSION_REFRESH_EACH_REQUEST": False,
 }
 
 

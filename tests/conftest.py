@@ -247,12 +247,33 @@ def browser():
         instance.close()
 
 
+class Dialogs:
+    """A page's confirmation dialogs: each message asked, answered yes unless ``accept`` is set False."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.accept = True
+
+    def __call__(self, dialog) -> None:
+        self.messages.append(dialog.message)
+        dialog.accept() if self.accept else dialog.dismiss()
+
+
+def answering_dialogs(tab) -> Dialogs:
+    """Answer the page's dialogs as a person who means what they clicked would (Playwright would say no)."""
+    dialogs = Dialogs()
+    tab.on("dialog", dialogs)
+    tab.dialogs = dialogs
+    return dialogs
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh browser page (own cookies), 1280x900."""
+    """A fresh browser page (own cookies), 1280x900; ``page.dialogs`` answers and records its dialogs."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    answering_dialogs(tab)
     yield tab
     context.close()
 

@@ -29,7 +29,10 @@ def _count(page, group: str) -> str:
     return page.inner_text(f".summary a.g-{group} .n")
 
 
-def test_supervisor_watches_timers_fire(page, live_server, browser_login, running_cases):
+CLOCK_QUESTION = "时钟只能向前调整：前进后，所有到期的计时器立即触发，相关案件转入逾期处理，且不能撤销。确定调整时钟吗？"
+
+
+def test_supervisor_watches_timers_fire(page, live_server, browser_login, ctx, running_cases):
     browser_login(page, live_server, "supervisor")
     page.goto(f"{live_server}/board")
     page.wait_for_selector("#chart-department canvas")
@@ -41,6 +44,13 @@ def test_supervisor_watches_timers_fire(page, live_server, browser_login, runnin
     screenshot(page, "board")
 
     page.select_option("#by", "P6M")
+    page.dialogs.accept = False  # asked first, the supervisor says no: the clock stays
+    page.click("#advance-by button[type=submit]")
+    assert page.dialogs.messages == [CLOCK_QUESTION]
+    assert page.inner_text("#clock-now") == "2026-08-28 09:00"
+    with ctx.unit_of_work() as session:
+        assert ctx.now(session).isoformat().startswith("2026-08-28T")
+    page.dialogs.accept = True
     page.click("#advance-by button[type=submit]")
     page.wait_for_load_state()
     assert "到期计时器已触发 3 个，涉及案件 3 件" in page.inner_text(".flash")

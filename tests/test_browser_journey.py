@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from engine.credit_code import make_credit_code
 from engine.services import timers
-from tests.conftest import actor, screenshot
+from tests.conftest import actor, answering_dialogs, screenshot
 
 ENTERPRISE = make_credit_code("91370800MA3C00090")
 NAME = "济宁示范水泥有限公司"
@@ -25,6 +25,7 @@ def person(page, live_server: str, browser_login: Callable, role: str, **who) ->
     context = page.context.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    answering_dialogs(tab)
     try:
         browser_login(tab, live_server, role, **who)
         yield tab

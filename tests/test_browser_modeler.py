@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from engine.context import ROOT
 from engine.deadlines import deadline_for
 from engine.models import Case, Definition
-from engine.services import cases
+from engine.services import cases, deployments
 from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, screenshot
 
 ENV = "environmental"
@@ -70,6 +70,13 @@ def test_owner_changes_a_deadline_and_a_lane_then_deploys(live_server, page, bro
     expect(department).to_have_value("industry")
 
     page.fill("#modeler-note", "整改期限改为4个月；复查由工信局办理")
+    page.dialogs.accept = False  # the owner thinks again: nothing is deployed
+    page.click("#modeler-deploy")
+    assert page.dialogs.messages == ["部署后，新立案的案件按新版本办理；在办案件仍按原版本，可在版本页迁移。确定部署吗？"]
+    assert page.inner_text("#modeler-version") == "1" and page.input_value("#modeler-note")
+    with ctx.unit_of_work() as session:
+        assert deployments.get_latest(session, ENV).version == 1
+    page.dialogs.accept = True
     page.click("#modeler-deploy")
     page.wait_for_selector("#modeler-status.ok")
     assert "第 2 版" in page.inner_text("#modeler-status")

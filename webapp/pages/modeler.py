@@ -36,6 +36,7 @@ def _labels() -> dict[str, Any]:
         "draftSaved": _("草稿已保存（%(time)s）"), "saveFailed": _("草稿保存失败"), "deploying": _("正在部署……"),
         "deployed": _("已部署为第 %(version)s 版"), "unchanged": _("与当前第 %(version)s 版相同，未生成新版本"),
         "deployFailed": _("部署失败"), "noteRequired": _("请填写部署说明"),
+        "confirmDeploy": _("部署后，新立案的案件按新版本办理；在办案件仍按原版本，可在版本页迁移。确定部署吗？"),
         "lint": {
             "noCode": _("不允许脚本任务、服务任务或业务规则任务"), "laneDepartment": _("泳道未指定已知部门"),
             "noForm": _("用户任务未指定表单"), "unknownForm": _("表单不存在"),

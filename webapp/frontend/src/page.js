@@ -167,6 +167,9 @@ export function startPage(createModeler) {
       note.focus();
       return Promise.resolve();
     }
+    if (!window.confirm(labels.confirmDeploy)) {
+      return Promise.resolve();
+    }
     status(labels.deploying, 'busy');
     window.clearTimeout(checkTimer);
     checkSeq += 1;

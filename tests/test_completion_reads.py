@@ -83,3 +83,28 @@ def test_a_completion_reads_the_clock_history_and_open_tasks_once(ctx, client, m
     case_task_reads = [s for s in seen if s.startswith("SELECT") and "open_tasks.case_id =" in s.split("WHERE", 1)[-1]]
     assert len(case_task_reads) == 1  # the index sync's read; the answer's tasks come from it
     assert audit.verify(ctx)[1] == []
+
+
+def test_a_refused_submission_leaves_the_case_in_the_workflow_cache(ctx, make_case):
+    """The form's checks only read the workflow: a refused submission puts it back, so the corrected one that
+    follows does not deserialize the case again."""
+    from engine.errors import InvalidInput
+    from engine.models import Case, OpenTask
+
+    case_id = make_case("energy_use")
+    with ctx.unit_of_work() as session:
+        task_id = session.scalar(sa.select(OpenTask.id).where(OpenTask.case_id == case_id,
+                                                              OpenTask.key == "rectify"))
+        version = session.get(Case, case_id).version
+    enterprise = Actor("firm", "enterprise", None, ENTERPRISE_A)
+    try:
+        tasks.complete_task(ctx, enterprise, task_id, {"outcome": "extension_requested", "extension_months": 4})
+    except InvalidInput as refused:
+        assert {p.field for p in refused.problems} >= {"extension_months"}
+    else:
+        raise AssertionError("an extension of four months was accepted")
+    cached = ctx.workflows.take(case_id, version)
+    assert cached is not None
+    ctx.workflows.put(case_id, version, cached)
+    answer = tasks.complete_task(ctx, enterprise, task_id, RECTIFY_EXTENSION)
+    assert "review_extension" in {t["key"] for t in answer["open_tasks"]}

@@ -36,6 +36,12 @@ def load(ctx: EngineContext, session: Session, case: Case, *, readonly: bool = F
     return store.loads(case.state, bundle), bundle
 
 
+def put_back(ctx: EngineContext, case: Case, loaded: tuple[BpmnWorkflow, SpecBundle]) -> None:
+    """Return what ``load`` took to the workflow cache, unchanged (a refused submission): the case's next step
+    need not deserialize it again."""
+    ctx.workflows.put(case.id, case.version, loaded)
+
+
 def remember_deadline(workflow: BpmnWorkflow, deadline: Deadline) -> dict[str, Any]:
     """Record the newest computed deadline on the instance, with its basis (so a rest-day correction can settle
     it again); returns the task data that arms timers."""

@@ -367,7 +367,8 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         today = now.astimezone(SHANGHAI).date()
         workflow, bundle = instances.load(ctx, session, case)
         problems = form_problems(form, workflow, bundle, task, data, today)
-        if problems:  # before anything is written
+        if problems:  # before anything is written; the checks only read the workflow
+            instances.put_back(ctx, case, (workflow, bundle))
             raise InvalidInput("表单填写有误", "the form has errors", problems)
         if runner.has_due_timer(workflow, now):
             raise _DeadlinePassed(case.id, now)

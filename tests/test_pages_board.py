@@ -114,6 +114,25 @@ def test_groups_follow_the_clock(supervisor, ctx, make_case):
     assert f"/cases/{case_id}\"" not in supervisor.get("/board?department=enterprise").get_data(as_text=True)
 
 
+def test_overdue_cases_are_listed_the_latest_first(supervisor, ctx, make_case, work):
+    """Cases whose deadline timer fired are listed by how long ago their period ran out, on the page, in the export
+    and in the digest; not by case number."""
+    extended = make_case("energy_use")  # notice 2026-03-02; extended by 3 months: last day 2026-12-02
+    work(extended, "rectify", {"outcome": "extension_requested", "extension_months": 3, "reason": "设备改造周期较长"})
+    work(extended, "review_extension", {"approved": True, "opinion": "同意延期3个月"})
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-03-10T09:00:00+08:00")
+    plain = make_case("energy_use", enterprise=ENTERPRISE_B)  # notice 2026-03-10: last day 2026-09-10
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-12-10T09:00:00+08:00")  # both ran out
+    html = supervisor.get("/board").get_data(as_text=True)
+    overdue = _section(html, "overdue")
+    assert overdue.index(f"/cases/{plain}\"") < overdue.index(f"/cases/{extended}\"")
+    assert "2026-09-10" in _board_row(html, "overdue", plain) and "2026-12-02" in _board_row(html, "overdue", extended)
+    sheet = load_workbook(io.BytesIO(supervisor.get("/board/export.xlsx").data)).active
+    assert [row[3] for row in sheet.iter_rows(min_row=2, values_only=True)] == [plain, extended]
+    digest = supervisor.get("/board/digest").get_data(as_text=True)
+    assert digest.index(f"/cases/{plain}\"") < digest.index(f"/cases/{extended}\"")
+
+
 def test_department_filter_uses_the_holder(supervisor, make_case):
     case_id = make_case("energy_use")
     assert f"/cases/{case_id}\"" in supervisor.get("/board?department=enterprise").get_data(as_text=True)

@@ -30,7 +30,7 @@ from engine.context import Actor, EngineContext
 from engine.models import Case, CaseStatus, Enterprise, OpenTask, WaitingTimer
 from engine.parties import DIMENSIONS, PARTIES, party_name
 from engine.permissions import may_supervise
-from engine.services.audit import expired_deadlines
+from engine.services.audit import ExpiredDeadline, expired_deadlines
 from engine.services.sheets import table_workbook, taken
 from engine.services.users import display_names, with_name
 from engine.step_names import StepName, named
@@ -172,10 +172,13 @@ class _OverdueCase:
     dimension: str
     lead_department: str
     departments: tuple[str, ...]
+    ran_out: ExpiredDeadline | None = None  # the period its deadline timer closed
 
 
 def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]:
-    """Open cases flagged overdue with the departments of their open tasks, filtered (one scan)."""
+    """Open cases flagged overdue with the departments of their open tasks and the period that ran out, filtered
+    (one scan, and one read of their fired timers' events), the latest first: the period that ran out longest ago,
+    then the case without one (flagged before the period was recorded), by case."""
     found: dict[int, tuple[str, str, list[str]]] = {}
     for case_id, dimension, lead, department in session.execute(
             sa.select(Case.id, Case.dimension, Case.lead_department, OpenTask.department)
@@ -184,20 +187,26 @@ def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]
         departments = found.setdefault(case_id, (dimension, lead, []))[2]
         if department and department not in departments:
             departments.append(department)
-    cases = [_OverdueCase(i, dim, lead, tuple(deps)) for i, (dim, lead, deps) in found.items()]
-    return [c for c in cases if not filters.day and (not filters.dimension or c.dimension == filters.dimension)
-            and (not filters.department or filters.department in c.departments)]
+    cases = [(i, dim, lead, tuple(deps)) for i, (dim, lead, deps) in found.items()
+             if not filters.day and (not filters.dimension or dim == filters.dimension)
+             and (not filters.department or filters.department in deps)]
+    ran_out = expired_deadlines(session, [c[0] for c in cases])
+    return sorted((_OverdueCase(*c, ran_out=ran_out.get(c[0])) for c in cases),
+                  key=lambda c: (c.ran_out is None, c.ran_out.last_day if c.ran_out else "", c.id))
 
 
-def _case_rows(session: Session, ids: list[int], today: date) -> list[BoardRow]:
-    """Board rows of overdue cases, listing their current steps, with the period that ran out and how long ago."""
-    if not ids:
+def _case_rows(session: Session, overdue: list[_OverdueCase], today: date) -> list[BoardRow]:
+    """Board rows of overdue cases in their order, listing their current steps, with the period that ran out and
+    how long ago."""
+    if not overdue:
         return []
-    cases = session.execute(sa.select(Case.id, Enterprise.name, Case.dimension, Case.lead_department,
-                                      Case.deadline_rule, Case.deadline_rule_en)
-                            .join(Enterprise, Enterprise.credit_code == Case.enterprise_code)
-                            .where(Case.id.in_(ids)).order_by(Case.id)).all()
-    expired = expired_deadlines(session, ids)
+    ids = [c.id for c in overdue]
+    found = {row.id: row for row in session.execute(
+        sa.select(Case.id, Enterprise.name, Case.dimension, Case.lead_department, Case.deadline_rule,
+                  Case.deadline_rule_en)
+        .join(Enterprise, Enterprise.credit_code == Case.enterprise_code).where(Case.id.in_(ids)))}
+    cases = [found[c.id] for c in overdue if c.id in found]
+    expired = {c.id: c.ran_out for c in overdue}
     tasks: dict[int, list[tuple[str, StepName, str | None]]] = {}
     for case_id, department, name, name_en, claimed_by in session.execute(
             sa.select(OpenTask.case_id, OpenTask.department, OpenTask.name, OpenTask.name_en, OpenTask.claimed_by)
@@ -247,7 +256,7 @@ def _group_rows(session: Session, window: Window, filters: BoardFilter, group: s
     rows = _timer_rows(session, window, _timers(filters).where(_ranges(window)[group]).offset(offset).limit(ROW_LIMIT))
     if group == "overdue" and len(rows) < ROW_LIMIT:
         start = max(0, offset - unfired)
-        rows += _case_rows(session, [c.id for c in overdue[start:start + ROW_LIMIT - len(rows)]], window.today)
+        rows += _case_rows(session, overdue[start:start + ROW_LIMIT - len(rows)], window.today)
     return rows
 
 
@@ -342,8 +351,7 @@ def export_workbook(ctx: EngineContext, actor: Actor, filters: BoardFilter | Non
             left = EXPORT_LIMIT - len(rows)
             found = _timer_rows(session, window, _timers(filters).where(_ranges(window)[group]).limit(left))
             if group == "overdue":
-                found += _case_rows(session, [c.id for c in _overdue_cases(session, filters)[:left - len(found)]],
-                                    window.today)
+                found += _case_rows(session, _overdue_cases(session, filters)[:left - len(found)], window.today)
             rows += [(group, row) for row in found]
     names = display_names(ctx)
     return table_workbook("计时看板", EXPORT_HEADINGS, ([
@@ -386,7 +394,7 @@ def digest(ctx: EngineContext, actor: Actor, limit: int = 5000) -> tuple[Window,
         window = window_of(ctx, session)
         rows = _timer_rows(session, window, _timers(BoardFilter()).where(WaitingTimer.due_at < window.end_of(7))
                            .limit(limit))
-        rows += _case_rows(session, [c.id for c in _overdue_cases(session, BoardFilter())[:limit]], window.today)
+        rows += _case_rows(session, _overdue_cases(session, BoardFilter())[:limit], window.today)
     sections = []
     for party in (p for p in PARTIES if p.code != "enterprise"):
         mine = [(row, "holds" if party.code in row.departments else "leads") for row in rows

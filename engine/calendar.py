@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -113,11 +113,13 @@ def _published_years(until: int) -> frozenset[int]:
 class RestDayCalendar:
     """Rest days per the State Council arrangements in ``holidays``, corrected by administrator overrides."""
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
-        """Keep a copy of ``overrides`` (True = working day, False = rest day)."""
+    def __init__(self, overrides: Mapping[date, bool] | None = None, entered_years: Iterable[int] = ()) -> None:
+        """Keep a copy of ``overrides`` (True = working day, False = rest day) and of the years whose arrangements
+        the administrators have entered in full (``entered_years``)."""
         self._overrides: dict[date, bool] = {}
         for day, working in (overrides or {}).items():
             self._overrides[_check_date(day)] = bool(working)
+        self._entered = frozenset(entered_years)
 
     @property
     def overrides(self) -> Mapping[date, bool]:
@@ -197,5 +199,11 @@ class RestDayCalendar:
         return tuple(sorted(years))
 
     def has_arrangements(self, year: int) -> bool:
-        """True if the package lists swapped working days for ``year`` or an override falls in it."""
-        return bool(_package_year(year)[1]) or any(day.year == year for day in self._overrides)
+        """True if the package lists swapped working days for ``year``, or the administrators have entered its
+        arrangements in full; a correction alone leaves the year an estimate."""
+        return self.is_published(year) or year in self._entered
+
+    @staticmethod
+    def is_published(year: int) -> bool:
+        """True if the shipped holiday data lists the arrangements of ``year`` (its swapped working days)."""
+        return bool(_package_year(year)[1])

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -126,8 +125,7 @@ class EngineContext:
         return self.now(session).astimezone(SHANGHAI).date()
 
     def calendar(self, session: Session) -> RestDayCalendar:
-        """The rest-day calendar with the administrators' corrections."""
-        from engine.models import RestDayOverride
+        """The rest-day calendar with the administrators' corrections and the years they have entered."""
+        from engine.services.rest_days import stored_calendar
 
-        rows = session.execute(sa.select(RestDayOverride.day, RestDayOverride.is_working_day)).all()
-        return RestDayCalendar({day: working for day, working in rows})
+        return stored_calendar(session)

@@ -59,7 +59,7 @@ def test_a_new_rest_day_moves_a_running_deadline_its_timer_and_its_due_date(ctx,
 
 def test_clearing_a_correction_settles_the_deadline_back(ctx, make_case):
     case_id = make_case("energy_use", industry="flat_glass")
-    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False)
+    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="测试更正")
     assert _case(ctx, case_id)["deadline"] == "2026-09-03"
     assert rest_days.clear_rest_day(ctx, actor("admin"), date(2026, 9, 2)) == [case_id]
     case = _case(ctx, case_id)
@@ -73,7 +73,7 @@ def test_a_swapped_working_day_brings_a_deadline_back_to_its_own_last_day(ctx, m
     timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-03-07T09:00:00+08:00"))
     monday = make_case("energy_use", industry="flat_glass", enterprise=ENTERPRISE_B)  # own last day Monday 09-07
     assert _case(ctx, saturday)["deadline"] == _case(ctx, monday)["deadline"] == "2026-09-07"
-    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 5), working=True) == [saturday]
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 5), working=True, note="测试更正") == [saturday]
     assert _case(ctx, saturday)["deadline"] == "2026-09-05" and _case(ctx, monday)["deadline"] == "2026-09-07"
 
 
@@ -84,14 +84,14 @@ def test_a_deadline_stored_without_its_basis_is_settled_from_its_rule(ctx, make_
         workflow, bundle = instances.load(ctx, session, case)
         del workflow.data["deadline"]["basis"]
         instances.save(session, case, workflow, bundle, ctx.now(session))
-    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False) == [case_id]
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="测试更正") == [case_id]
     assert _case(ctx, case_id)["deadline"] == "2026-09-03"
 
 
 def test_a_deadline_that_has_run_out_keeps_its_day(ctx, make_case):
     case_id = make_case("energy_use", industry="flat_glass")
     timers.set_clock(ctx, SUPERVISOR, parse_instant("2026-09-03T08:00:00+08:00"))  # ran out; not swept yet
-    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False) == []
+    assert rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 2), working=False, note="测试更正") == []
     assert _timer_due(ctx, case_id) == [datetime(2026, 9, 2, 16, 0, tzinfo=UTC)]
 
 
@@ -138,9 +138,9 @@ def test_override_makes_a_saturday_a_working_day(ctx, make_case):
     # Notice 2026-03-02 + 6 months is Wednesday; make a case ending on a Saturday via a later notice.
     timers.set_clock(ctx, actor("admin"), parse_instant("2026-03-05T09:00:00+08:00"))
     assert cases.get_case(ctx, actor("supervisor"), make_case("energy_use"))["deadline"] == "2026-09-07"
-    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 5), working=True)
+    rest_days.set_rest_day(ctx, actor("admin"), date(2026, 9, 5), working=True, note="测试更正")
     assert cases.get_case(ctx, actor("supervisor"), make_case("energy_use"))["deadline"] == "2026-09-05"
-    assert rest_days.list_rest_days(ctx) == [{"day": "2026-09-05", "working": True, "note": ""}]
+    assert rest_days.list_rest_days(ctx) == [{"day": "2026-09-05", "working": True, "note": "测试更正"}]
 
 
 def test_only_admins_correct_the_calendar(ctx):

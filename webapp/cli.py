@@ -212,14 +212,32 @@ def calendar() -> None:
 @calendar.command("set")
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--working/--rest", required=True, help="make DAY a working day or a rest day")
-@click.option("--note", default="")
+@click.option("--note", required=True, help="the grounds of the correction (the notice, say)")
 def calendar_set(day, working: bool, note: str) -> None:
     """Override the published calendar for DAY (YYYY-MM-DD)."""
     from engine.services.rest_days import set_rest_day
 
-    moved = set_rest_day(_ctx(_app()), SYSTEM, day.date(), working=working, note=note)
+    try:
+        moved = set_rest_day(_ctx(_app()), SYSTEM, day.date(), working=working, note=note)
+    except CapexitError as exc:
+        _fail(exc)
     click.echo(f"{day.date()} is now a {'working' if working else 'rest'} day; running deadlines calculated again: "
                f"{len(moved)} case(s){' (' + ', '.join(map(str, moved)) + ')' if moved else ''}")
+
+
+@calendar.command("entered")
+@click.argument("year", type=int)
+@click.option("--notice", required=True, help="the State Council notice that published the year's arrangements")
+def calendar_entered(year: int, notice: str) -> None:
+    """Say that YEAR's holiday arrangements, which the shipped data lacks, are entered in full as corrections: its
+    deadlines are no longer estimates."""
+    from engine.services.rest_days import enter_arrangements
+
+    try:
+        moved = enter_arrangements(_ctx(_app()), SYSTEM, year, notice)
+    except CapexitError as exc:
+        _fail(exc)
+    click.echo(f"{year}: arrangements entered ({notice}); running deadlines settled again: {len(moved)} case(s)")
 
 
 @calendar.command("list")

@@ -10,9 +10,9 @@ from .definitions import Definition
 from .drafts import DefinitionDraft, FormVersion
 from .people import ApiToken, Department, User
 from .runtime import OpenTask, WaitingTimer
-from .settings import ClockState, RestDayOverride
+from .settings import ClockState, EnteredArrangement, RestDayOverride
 
 __all__ = [
     "Announcement", "AnnualReport", "ReportStatus", "ApiToken", "Attachment", "AuditEvent", "Base", "Case", "CaseStatus", "ClockState", "Definition", "DefinitionDraft", "Department", "FormVersion",
-    "Enterprise", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
+    "Enterprise", "EnteredArrangement", "OpenTask", "RestDayOverride", "User", "UTCDateTime", "WaitingTimer",
 ]

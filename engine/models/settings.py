@@ -1,4 +1,5 @@
-"""Settings kept in the database: the simulated clock and the rest-day corrections."""
+"""Settings kept in the database: the simulated clock, the rest-day corrections and the years whose arrangements
+the administrators have entered."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ class RestDayOverride(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     is_working_day: Mapped[bool]
     note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class EnteredArrangement(Base):
+    """A year whose State Council holiday arrangements the shipped data lacks and the administrators have entered
+    in full as corrections, by the notice that published them: its deadlines are no longer estimates."""
+
+    __tablename__ = "entered_arrangements"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    notice: Mapped[str] = mapped_column(sa.String(100))
+    entered_by: Mapped[str] = mapped_column(sa.String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -32,14 +32,14 @@ import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine.calendar import RestDayCalendar
 from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.deadlines import deadline_on
 from engine.errors import Conflict, NotFound, PermissionDenied, invalid
 from engine.form_formats import is_web_address
-from engine.models import Announcement, AuditEvent, Case, Enterprise, RestDayOverride
+from engine.models import Announcement, AuditEvent, Case, Enterprise
 from engine.services import instances
+from engine.services.rest_days import stored_calendar
 
 SEALED_EQUIPMENT = "sealed_equipment"
 CREDIT_LISTING = "credit_listing"
@@ -141,7 +141,7 @@ def _sealed_equipment(session: Session, case: Case, data: dict[str, Any], workfl
         parts.append(f"企业公开承诺：{str(commitment).strip()}")
     deadline = None
     if raw_deadline:
-        deadline = deadline_on(date.fromisoformat(str(raw_deadline)), _calendar(session),
+        deadline = deadline_on(date.fromisoformat(str(raw_deadline)), stored_calendar(session),
                                source="认定拆除条件").last_day
     return {"kind": SEALED_EQUIPMENT, "subject": "。".join(parts) or "封存主体设备",
             "published_on": date.fromisoformat(data["published_on"]), "deadline": deadline,
@@ -166,11 +166,6 @@ def _earlier_field(session: Session, case_id: int, workflow: Any, step: str, nam
         if name in task.data:
             return task.data[name]
     return None
-
-
-def _calendar(session: Session) -> RestDayCalendar:
-    rows = session.execute(sa.select(RestDayOverride.day, RestDayOverride.is_working_day)).all()
-    return RestDayCalendar({day: working for day, working in rows})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,6 +52,16 @@ def redate_running(ctx: EngineContext, session: Session, day: date, before: Rest
     return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, day)]
 
 
+def redate_year(ctx: EngineContext, session: Session, year: int, after: RestDayCalendar, now: datetime,
+                actor: Actor) -> list[int]:
+    """Settle again, under ``after``, the running deadlines whose last day falls in ``year`` (its arrangements were
+    entered, or taken back); returns the ids of the cases whose deadline or rule changed."""
+    candidates = session.scalars(
+        sa.select(Case).where(Case.status == CaseStatus.OPEN, Case.deadline >= date(year, 1, 1),
+                              Case.deadline <= date(year, 12, 31)).order_by(Case.id)).all()
+    return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor)]
+
+
 def resettle_all(ctx: EngineContext, actor: Actor) -> list[int]:
     """Settle every running deadline again under the calendar as it now stands, one case per transaction;
     returns the ids of the cases whose deadline moved."""

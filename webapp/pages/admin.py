@@ -10,6 +10,7 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.clock import SHANGHAI
 from engine.errors import InvalidInput, invalid
 from engine.parties import ROLES
 from engine.services import accounts, rest_days
@@ -190,14 +191,15 @@ def remove_department(code: str):
 # --- rest-day calendar -----------------------------------------------------------------------------------
 
 
-def _calendar_page(form: dict | None = None, errors: dict | None = None, status: int = 200):
+def _calendar_page(form: dict | None = None, errors: dict | None = None, status: int = 200,
+                   year: int | None = None):
     ctx = engine_context()
     raw_year = request.args.get("year", "")
     if raw_year and not raw_year.isdigit():
         raise invalid("year", "年份应为数字", "the year must be a number")
-    overview = rest_days.year_overview(ctx, int(raw_year) if raw_year else ctx.today().year)
+    overview = rest_days.year_overview(ctx, year or (int(raw_year) if raw_year else ctx.today().year))
     return render_template("admin/calendar.html", overview=overview, corrections=rest_days.list_rest_days(ctx),
-                           form=form or {"kind": "rest"}, errors=errors or {}, lang=lang()), status
+                           form=form or {"kind": "rest"}, errors=errors or {}, lang=lang(), tz=SHANGHAI), status
 
 
 def _parse_day(raw: str) -> date:
@@ -225,8 +227,6 @@ def add_correction():
         day = _parse_day(form["day"])
         if form["kind"] not in ("working", "rest"):
             raise invalid("kind", "请选择工作日或休息日", "choose working day or rest day")
-        if len(form["note"]) > 200:
-            raise invalid("note", "说明不超过 200 字", "the note takes at most 200 characters")
         moved = rest_days.set_rest_day(engine_context(), current_actor(), day, working=form["kind"] == "working",
                                        note=form["note"])
     except InvalidInput as exc:
@@ -234,6 +234,26 @@ def add_correction():
     flash(_("已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=day.isoformat(), n=len(moved),
             kind=_("工作日") if form["kind"] == "working" else _("休息日")), "info")
     return redirect(url_for("admin.calendar", year=day.year))
+
+
+@bp.post("/calendar/<int:year>/entered")
+@roles_required("admin")
+def enter_arrangements(year: int):
+    form = {"notice": request.form.get("notice", "").strip(), "kind": "rest"}
+    try:
+        moved = rest_days.enter_arrangements(engine_context(), current_actor(), year, form["notice"])
+    except InvalidInput as exc:
+        return _calendar_page(form, _errors(exc), 400, year=year)
+    flash(_("已确认 %(year)s 年放假安排录入完毕；正在计时的期限中有 %(n)d 件案件据此重新计算。", year=year, n=len(moved)), "info")
+    return redirect(url_for("admin.calendar", year=year))
+
+
+@bp.post("/calendar/<int:year>/entered/withdraw")
+@roles_required("admin")
+def withdraw_arrangements(year: int):
+    moved = rest_days.withdraw_arrangements(engine_context(), current_actor(), year)
+    flash(_("已撤回 %(year)s 年放假安排的录入；正在计时的期限中有 %(n)d 件案件据此重新计算。", year=year, n=len(moved)), "info")
+    return redirect(url_for("admin.calendar", year=year))
 
 
 @bp.post("/calendar/<day>/remove")

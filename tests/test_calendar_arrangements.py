@@ -1,0 +1,115 @@
+"""A year the shipped holiday data lacks stays an estimate until the administrators say they have entered its
+arrangements in full, by the notice; a correction needs its grounds, must change the day, and never silently
+replaces another."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from engine.clock import parse_instant
+from engine.errors import InvalidInput, PermissionDenied
+from engine.models import AuditEvent
+from engine.services import cases, rest_days, timers
+from tests.conftest import ENTERPRISE_B, actor, csrf_from
+
+ADMIN, SUPERVISOR = actor("admin"), actor("supervisor")
+ESTIMATE = "2027年放假安排尚未公布，按推定计算"
+NOTICE = "国办发明电〔2026〕9号"
+
+
+@pytest.fixture
+def case_ending_in_2027(ctx, make_case) -> int:
+    timers.set_clock(ctx, ADMIN, parse_instant("2026-11-25T09:00:00+08:00"))
+    return make_case("energy_use")  # notice 2026-11-25: six months, last day 2027-05-25
+
+
+def _rule(ctx, case_id: int) -> str:
+    return cases.get_case(ctx, SUPERVISOR, case_id)["deadline_rule"]
+
+
+def _problem(refused: pytest.ExceptionInfo) -> tuple[str | None, str]:
+    problem = refused.value.problems[0]
+    return problem.field, problem.message_zh
+
+
+def test_a_correction_in_a_year_not_yet_published_leaves_its_deadlines_estimates(ctx, make_case, case_ending_in_2027):
+    assert rest_days.year_overview(ctx, 2027)["published"] is False
+    assert ESTIMATE in _rule(ctx, case_ending_in_2027)
+    rest_days.set_rest_day(ctx, ADMIN, date(2027, 6, 1), working=False, note="地方临时安排")
+    assert ESTIMATE in _rule(ctx, case_ending_in_2027)
+    assert ESTIMATE in _rule(ctx, make_case("energy_use", enterprise=ENTERPRISE_B))  # a deadline computed after it
+    assert rest_days.year_overview(ctx, 2027)["arranged"] is False
+
+
+def test_entering_a_years_arrangements_settles_its_deadlines_again_and_can_be_taken_back(ctx, make_case,
+                                                                                        case_ending_in_2027):
+    assert rest_days.enter_arrangements(ctx, ADMIN, 2027, NOTICE) == [case_ending_in_2027]
+    with ctx.unit_of_work() as session:
+        actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["deadline_redated", "arrangements_entered"]
+    rule = _rule(ctx, case_ending_in_2027)
+    assert ESTIMATE not in rule and "2027-05-25" in rule
+    assert ESTIMATE not in _rule(ctx, make_case("energy_use", enterprise=ENTERPRISE_B))
+    overview = rest_days.year_overview(ctx, 2027)
+    assert overview["arranged"] is True and overview["entered"]["notice"] == NOTICE
+
+    assert set(rest_days.withdraw_arrangements(ctx, ADMIN, 2027)) >= {case_ending_in_2027}
+    assert ESTIMATE in _rule(ctx, case_ending_in_2027)
+    assert rest_days.year_overview(ctx, 2027)["entered"] is None
+
+
+def test_what_cannot_be_entered_is_refused_and_changes_nothing(ctx, case_ending_in_2027):
+    with pytest.raises(InvalidInput) as refused:
+        rest_days.enter_arrangements(ctx, ADMIN, 2027, "  ")
+    assert _problem(refused)[0] == "notice"
+    with pytest.raises(InvalidInput) as refused:
+        rest_days.enter_arrangements(ctx, ADMIN, 2026, NOTICE)
+    assert _problem(refused) == ("year", "2026年放假安排已随系统的节假日数据公布，无需录入")
+    with pytest.raises(PermissionDenied):
+        rest_days.enter_arrangements(ctx, actor("staff", "industry"), 2027, NOTICE)
+    rest_days.enter_arrangements(ctx, ADMIN, 2027, NOTICE)
+    with pytest.raises(InvalidInput) as refused:
+        rest_days.enter_arrangements(ctx, ADMIN, 2027, "另一份通知")
+    assert NOTICE in _problem(refused)[1]
+    rest_days.withdraw_arrangements(ctx, ADMIN, 2027)
+    with pytest.raises(InvalidInput):
+        rest_days.withdraw_arrangements(ctx, ADMIN, 2027)
+
+
+def test_a_correction_needs_grounds_a_change_and_a_free_day(ctx):
+    with pytest.raises(InvalidInput) as refused:
+        rest_days.set_rest_day(ctx, ADMIN, date(2027, 6, 1), working=False, note=" ")
+    assert _problem(refused)[0] == "note"
+    with pytest.raises(InvalidInput) as refused:  # a Saturday is a rest day already
+        rest_days.set_rest_day(ctx, ADMIN, date(2027, 5, 29), working=False, note="重复")
+    assert _problem(refused)[0] == "kind" and "本来就是休息日" in _problem(refused)[1]
+    rest_days.set_rest_day(ctx, ADMIN, date(2027, 1, 24), working=True, note="调休上班")
+    with pytest.raises(InvalidInput) as refused:  # never silently replaces the correction the day has
+        rest_days.set_rest_day(ctx, ADMIN, date(2027, 1, 24), working=False, note="改为休息")
+    assert _problem(refused)[0] == "day" and "调休上班" in _problem(refused)[1]
+    assert rest_days.list_rest_days(ctx) == [{"day": "2027-01-24", "working": True, "note": "调休上班"}]
+
+
+def test_the_calendar_page_enters_and_withdraws_a_years_arrangements(login_as, client, case_ending_in_2027, ctx):
+    login_as("admin")
+    page = client.get("/admin/calendar?year=2027").get_data(as_text=True)
+    assert "录入完毕前，最后一日落在本年的期限都标注“按推定计算”。" in page
+    token = csrf_from(page)
+    refused = client.post("/admin/calendar/2027/entered", data={"csrf_token": token, "notice": ""})
+    assert refused.status_code == 400 and "请填写公布放假安排的通知文号" in refused.get_data(as_text=True)
+    answer = client.post("/admin/calendar/2027/entered", data={"csrf_token": token, "notice": NOTICE})
+    assert answer.status_code == 302
+    page = client.get("/admin/calendar?year=2027").get_data(as_text=True)
+    assert f"管理员已按 {NOTICE} 录入本年放假安排" in page and "有 1 件案件据此重新计算" in page
+    assert ESTIMATE not in _rule(ctx, case_ending_in_2027)
+    assert client.post("/admin/calendar/2027/entered/withdraw", data={"csrf_token": token}).status_code == 302
+    assert ESTIMATE in _rule(ctx, case_ending_in_2027)
+
+
+def test_staff_cannot_enter_a_years_arrangements(login_as, client):
+    login_as("staff", department="industry")
+    assert client.post("/admin/calendar/2027/entered", data={"notice": NOTICE}).status_code in (400, 403)
+    assert client.get("/admin/calendar").status_code == 403

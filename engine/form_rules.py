@@ -41,7 +41,8 @@ MAX_FORM_BYTES = 256 * 1024
 MAX_DEPTH = 32
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # On a top-level date field: the date of something that has happened, so a completion refuses one after today
-# (``engine.services.tasks.dates_after_today``); the task page's date input gets today as its ``max``.
+# (``engine.services.tasks.dates_out_of_range``: nor before the case's notice date); the task page's date input gets
+# today as its ``max`` and the notice date as its ``min``.
 NOT_AFTER_TODAY = "x-notAfterToday"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WS = re.compile(r"[ \t\n\r]*")

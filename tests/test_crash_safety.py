@@ -123,8 +123,8 @@ class Clients:
                 return task, PASS
             elif key == "government_approval":
                 return task, APPROVE
-            elif key == "close_order":
-                return task, CLOSE
+            elif key == "close_order":  # dated within the case: on or after its notice, not after today
+                return task, {**CLOSE, "order_date": TIMELINE_START.date().isoformat()}
         return None
 
     def run(self, index: int, case_ids: list[int]) -> None:

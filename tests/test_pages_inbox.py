@@ -207,6 +207,22 @@ def test_widgets_for_booleans_dates_numbers_and_urls(make_case, login_as, client
     assert "max=" not in field_block(html, "dismantle_deadline")  # a deadline lies ahead
 
 
+def test_a_date_of_what_has_happened_lies_between_the_notice_and_today(make_case, login_as, client, ctx):
+    from engine.services import timers
+
+    case_id = make_case("quality", industry="flat_glass")  # notice 2026-03-02
+    timers.advance_clock(ctx, actor("supervisor"), by="P10D")
+    task = open_task(ctx, case_id, "order_stop")
+    login_as("staff", department="market")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    date_input = re.search(r'<input[^>]*name="order_date"[^>]*>', page).group(0)
+    assert 'min="2026-03-02"' in date_input and 'max="2026-03-12"' in date_input
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), "order_no": "济市监停〔2026〕3号",
+                                                       "order_date": "2026-03-01"})
+    assert answer.status_code == 400
+    assert "「责令日期」不能早于本案的通知日期（2026-03-02）" in field_block(answer.get_data(as_text=True), "order_date")
+
+
 def test_a_date_of_what_has_happened_stops_at_today(make_case, login_as, client, ctx):
     case_id = make_case("quality", industry="flat_glass")
     task = open_task(ctx, case_id, "order_stop")
@@ -472,7 +488,7 @@ def test_every_problem_is_shown_at_its_field_at_once(make_case, login_as, client
     html = answer.get_data(as_text=True)
     assert answer.status_code == 400
     assert "长度不能超过 500" in field_block(html, "catalogue_item")
-    assert "2020-01-01 早于今天" in field_block(html, "exit_deadline")
+    assert "2020-01-01 应晚于今天" in field_block(html, "exit_deadline")
     assert open_task(ctx, case_id, "screen_item")["id"] == task["id"]
 
 

@@ -509,17 +509,20 @@ def test_safety_overdue_goes_to_government(ctx, make_case, work):
     finish_closure(work, case_id, {"resettle_workers": "hrss", "revoke_licences_notice": "emergency"})
 
 
-def test_safety_deadline_in_the_past_is_refused_today_is_accepted(ctx, make_case, work):
+def test_safety_deadline_today_or_in_the_past_is_refused_tomorrow_is_accepted(ctx, make_case, work):
+    """A period runs from the day after it is set (Civil Code art. 201): one ending today would leave none."""
     case_id = make_case("safety")
     before = view(ctx, case_id)
-    with pytest.raises(InvalidInput) as refused:
-        work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-03-01"})
-    assert fields(refused) == {"rectify_until"}
+    for day in ("2026-03-01", "2026-03-02"):  # today is 2026-03-02
+        with pytest.raises(InvalidInput) as refused:
+            work(case_id, "order_suspension", {"order_no": "1", "rectify_until": day})
+        assert fields(refused) == {"rectify_until"}
+        assert "应晚于今天 2026-03-02" in refused.value.problems[0].message_zh
     after = view(ctx, case_id)
     assert (after["version"], after["open_tasks"]) == (before["version"], before["open_tasks"])
-    case = work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-03-02"})
-    assert due(case, "rectify") == "2026-03-02"
-    assert_deadline(case, "2026-03-02")
+    case = work(case_id, "order_suspension", {"order_no": "1", "rectify_until": "2026-03-03"})
+    assert due(case, "rectify") == "2026-03-03"
+    assert_deadline(case, "2026-03-03")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,10 +673,10 @@ def test_every_problem_of_a_submission_is_reported_at_once(ctx, make_case, work)
         work(case_id, "screen_item", {**screening("2020-01-01"), "catalogue_item": "条" * 5000})
     assert fields(refused) == {"catalogue_item", "exit_deadline"}
     messages = {p.field: p.message_zh for p in refused.value.problems}
-    assert "长度不能超过 500" in messages["catalogue_item"] and "2020-01-01 早于今天" in messages["exit_deadline"]
+    assert "长度不能超过 500" in messages["catalogue_item"] and "2020-01-01 应晚于今天" in messages["exit_deadline"]
     assert messages["exit_deadline"].startswith("「退出期限」")  # named by its title, not its key
     english = {p.field: p.message_en for p in refused.value.problems}["exit_deadline"]
-    assert english.startswith("Exit deadline 2020-01-01 is before today") and "exit_deadline" not in english
+    assert english.startswith("Exit deadline 2020-01-01 must fall after today") and "exit_deadline" not in english
     with pytest.raises(InvalidInput) as refused:  # a field the form does not have, named in both languages
         work(case_id, "screen_item", {**screening("2026-08-15"), "data": 1, "notes": "x"})
     assert [(p.message_zh, p.message_en) for p in refused.value.problems] == [
@@ -872,3 +875,16 @@ def test_the_deadline_keeps_running_while_an_extension_is_reviewed(ctx, make_cas
     assert case["deadline"] == "2026-09-02" and "2026-09-02" in case["deadline_rule"]
     assert due(case, "review_extension") == "2026-09-02"
     assert timers_of(ctx, case_id) == []
+
+
+def test_a_date_of_what_happened_cannot_be_before_the_notice(ctx, make_case, work):
+    """An order dated before the case's notice (2026-03-02) is refused, naming the field; the notice day itself is
+    accepted."""
+    case_id = make_case("quality")
+    before = view(ctx, case_id)
+    with pytest.raises(InvalidInput) as refused:
+        work(case_id, "order_stop", {"order_no": "1", "order_date": "2020-01-01"})
+    assert [(p.field, p.message_zh) for p in refused.value.problems] == [
+        ("order_date", "「责令日期」不能早于本案的通知日期（2026-03-02），填写的是 2020-01-01")]
+    assert view(ctx, case_id)["version"] == before["version"]
+    work(case_id, "order_stop", {"order_no": "1", "order_date": "2026-03-02"})

@@ -168,9 +168,11 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
-def dates_after_today(schema: dict[str, Any], data: dict[str, Any], today: date) -> list[Problem]:
-    """Fields marked ``x-notAfterToday`` (the date of something that has happened) whose date is after today,
-    each naming its field; a value that is no date is left to the schema's format check."""
+def dates_out_of_range(schema: dict[str, Any], data: dict[str, Any], today: date,
+                       earliest: date | None = None) -> list[Problem]:
+    """Fields marked ``x-notAfterToday`` (the date of something that has happened in the case) whose date is after
+    today or before ``earliest`` (the case's notice date), each naming its field; a value that is no date is left
+    to the schema's format check."""
     problems = []
     for name, prop in (schema.get("properties") or {}).items():
         value = data.get(name)
@@ -185,6 +187,10 @@ def dates_after_today(schema: dict[str, Any], data: dict[str, Any], today: date)
             problems.append(Problem(f"「{prop.get('title', name)}」不能晚于今天（{today}），填写的是 {day}",
                                     f"{english_name(prop, name)} cannot be after today ({today}): got {day}",
                                     field=name))
+        elif earliest is not None and day < earliest:
+            problems.append(Problem(f"「{prop.get('title', name)}」不能早于本案的通知日期（{earliest}），填写的是 {day}",
+                                    f"{english_name(prop, name)} cannot be before the case's notice date "
+                                    f"({earliest}): got {day}", field=name))
     return problems
 
 
@@ -288,13 +294,15 @@ def _entered_deadlines(bundle: Any, data: dict[str, Any]) -> list[tuple[str, dat
 
 def past_deadline_problems(bundle: Any, data: dict[str, Any], today: date,
                            schema: dict[str, Any] | None = None) -> list[Problem]:
-    """A deadline a department enters (a timer's field rule) cannot be in the past; each problem names the field by
-    its title in the form's ``schema`` (in both languages) when it has one."""
+    """A deadline a department enters (a timer's field rule) must leave a period: it falls after today (a period
+    starts the day after it is set, Civil Code art. 201); each problem names the field by its title in the form's
+    ``schema`` (in both languages) when it has one."""
     props = (schema or {}).get("properties") or {}
-    return [Problem(f"「{props.get(field_name, {}).get('title', field_name)}」{day} 早于今天 {today}，期限不能早于今天",
-                    f"{english_name(props.get(field_name, {}), field_name)} {day} is before today {today}: a "
-                    "deadline cannot be in the past", field=field_name)
-            for field_name, day, _props in _entered_deadlines(bundle, data) if day < today]
+    return [Problem(f"「{props.get(field_name, {}).get('title', field_name)}」{day} 应晚于今天 {today}：期限自次日起算，"
+                    "不能是今天或已过去的日期",
+                    f"{english_name(props.get(field_name, {}), field_name)} {day} must fall after today {today}: a "
+                    "period runs from the next day, so it cannot end today or in the past", field=field_name)
+            for field_name, day, _props in _entered_deadlines(bundle, data) if day <= today]
 
 
 def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: Any, task: OpenTask,
@@ -319,11 +327,12 @@ def _deadline_data(ctx: EngineContext, session: Session, workflow: Any, bundle: 
 
 
 def form_problems(form: forms.FormSchema | None, workflow: Any, bundle: Any, task: OpenTask, data: dict[str, Any],
-                  today: date) -> list[Problem]:
+                  today: date, notice_date: date | None = None) -> list[Problem]:
     """Everything wrong with a submission that can be seen without running the step, in one list: the schema,
-    dates after today, the statutory rules and a department's deadline in the past (a field the schema already
-    refused is not named twice)."""
-    problems = [*validate_form(form.validator, data), *dates_after_today(form.schema, data, today)] if form else []
+    dates of what happened after today or before the notice, the statutory rules and a department's deadline
+    that leaves no period (a field the schema already refused is not named twice)."""
+    problems = ([*validate_form(form.validator, data), *dates_out_of_range(form.schema, data, today, notice_date)]
+                if form else [])
     named = {p.field for p in problems}
     return problems + [p for p in [*statutory_problems(workflow, task, data),
                                    *past_deadline_problems(bundle, data, today, form.schema if form else None)]
@@ -366,7 +375,7 @@ def _complete(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, An
         now = ctx.now(session)
         today = now.astimezone(SHANGHAI).date()
         workflow, bundle = instances.load(ctx, session, case)
-        problems = form_problems(form, workflow, bundle, task, data, today)
+        problems = form_problems(form, workflow, bundle, task, data, today, case.notice_date)
         if problems:  # before anything is written; the checks only read the workflow
             instances.put_back(ctx, case, (workflow, bundle))
             raise InvalidInput("表单填写有误", "the form has errors", problems)

@@ -85,9 +85,10 @@ def conditional_requirements(schema: Mapping[str, Any]) -> dict[str, tuple[str, 
     return out
 
 
-def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date | None = None) -> list[FormField]:
-    """The inputs of a form, in the schema's property order; ``today`` (the engine clock's) caps the dates of
-    what has happened."""
+def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date | None = None,
+                earliest: date | None = None) -> list[FormField]:
+    """The inputs of a form, in the schema's property order; ``today`` (the engine clock's) and ``earliest`` (the
+    case's notice date) bound the dates of what has happened."""
     if not schema:
         return []
     required = set(schema.get("required", []))
@@ -116,7 +117,9 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date 
                          "max": prop.get("maximum")}
         elif fmt == "date":
             out.widget = "date"
-            out.attrs = {"max": today.isoformat() if today and prop.get(NOT_AFTER_TODAY) is True else None}
+            happened = prop.get(NOT_AFTER_TODAY) is True
+            out.attrs = {"max": today.isoformat() if today and happened else None,
+                         "min": earliest.isoformat() if earliest and happened else None}
         elif fmt == "uri":  # the browser's hint of the server's rule (``engine.form_formats``)
             out.widget = "url"
             out.attrs = {"maxlength": prop.get("maxLength"), "pattern": WEB_ADDRESS_PATTERN,

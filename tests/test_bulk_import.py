@@ -192,3 +192,120 @@ def test_cli_import_refuses_a_file_that_is_not_a_workbook(app, tmp_path):
            "CAPEXIT_SECRET_KEY": "cli-secret"}
     result = CliRunner().invoke(import_command, [str(path)], env=env)
     assert result.exit_code == 2 and "文件不是有效的 Excel 工作簿" in result.output
+
+
+# --- one case per enterprise and dimension ------------------------------------------------------------------
+
+REPEATED = [  # line 9 repeats line 2; line 5 repeats line 3 (lower-case code, dimension by name)
+    ROWS[0],
+    ROWS[1],
+    ["济宁甲钢铁有限公司", ENTERPRISE_A, "任城区", "钢铁", "", "技术", "", "淘汰类 450m³高炉", "", "", "", ""],
+    ["兖州乙水泥有限公司", ENTERPRISE_B.lower(), "兖州区", "水泥", "", "环保", "", "GB 4915-2013", "", "", "", ""],
+    *[[f"示范{n}号钢铁有限公司", make_credit_code(f"91370800MA3E0{n:04d}"), "梁山县", "钢铁", "", "能耗", "",
+       "GB 21256-2013", "", "", "", ""] for n in range(1, 4)],
+    ROWS[0],
+]
+
+
+def _row_html(html: str, line: int) -> str:
+    row = re.search(rf'<tr class="row-(?:ok|error)" id="line-{line}">(.*?)</tr>', html, re.S)
+    assert row, f"no row {line}"
+    return row.group(1)
+
+
+def test_a_row_repeating_an_earlier_row_is_refused_naming_it_and_created_once(ctx, client, login_as):
+    login_as("admin")
+    preview_url = _upload(client, workbook(REPEATED)).headers["Location"]
+    html = client.get(preview_url).get_data(as_text=True)
+    assert re.findall(r'<tr class="row-error" id="line-(\d+)"', html) == ["5", "9"]
+    assert "与第 2 行重复：同一企业、同一类别的案件在本表中只能出现一次" in _row_html(html, 9)
+    assert "与第 3 行重复" in _row_html(html, 5)
+    assert "创建有效的 6 条" in html
+    token = csrf_from(html)
+    states = []
+    while not states or not states[-1]["finished"]:  # line 9 comes in the second chunk: checked again there
+        states.append(client.post(f"{preview_url}/chunk", headers={"X-CSRFToken": token}).get_json())
+    assert states[-1]["created"] == 6 and states[-1]["failed"] == 2
+    assert _cases(ctx).count(("济宁甲钢铁有限公司", "energy_use", "industry")) == 1
+    assert _cases(ctx).count(("兖州乙水泥有限公司", "environmental", "environment")) == 1
+    result = client.get(f"{preview_url}/result").get_data(as_text=True)
+    assert "与第 2 行重复" in result and "与第 3 行重复" in result
+
+
+def test_confirming_without_the_preview_still_refuses_the_repeated_row(ctx, client, login_as):
+    login_as("admin")
+    preview_url = _upload(client, workbook([ROWS[0], ROWS[0]])).headers["Location"]
+    token = csrf_from(client.get("/cases/import").get_data(as_text=True))
+    client.post(f"{preview_url}/confirm", data={"csrf_token": token})
+    assert _cases(ctx) == [("济宁甲钢铁有限公司", "energy_use", "industry")]
+    result = client.get(f"{preview_url}/result").get_data(as_text=True)
+    assert "与第 2 行重复" in result and re.search(r'class="failed-count">1<', result)
+
+
+def _registered_row(row: list, dimension: str | None = None) -> list:
+    """A row of an enterprise that ``make_case`` registered: name, county and industry left to the register."""
+    return ["", row[1], "", "", "", dimension or row[5], *row[6:]]
+
+
+def test_a_row_for_an_enterprise_with_a_running_case_of_the_dimension_is_refused(ctx, client, login_as, make_case):
+    running = make_case("energy_use", enterprise=ENTERPRISE_A)
+    login_as("admin")
+    rows = [_registered_row(ROWS[0]), _registered_row(ROWS[0], "技术")]
+    preview_url = _upload(client, workbook(rows)).headers["Location"]
+    html = client.get(preview_url).get_data(as_text=True)
+    line = _row_html(html, 2)
+    assert f"该企业已有办理中的同类案件（案件 {running}），不能重复立案" in line
+    assert f'href="/cases/{running}"' in line
+    assert 'id="line-3"' in html and "创建有效的 1 条" in html  # another dimension of the same enterprise is fine
+    client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
+    assert [dimension for _name, dimension, _lead in _cases(ctx)] == ["energy_use", "technology"]
+
+
+def test_a_case_opened_after_the_preview_is_not_opened_twice_on_confirming(ctx, client, login_as, make_case):
+    login_as("admin")
+    row = [f"企业{ENTERPRISE_A[-4:]}", ENTERPRISE_A, "任城区", "钢铁", *ROWS[0][4:]]  # as make_case registers it
+    preview_url = _upload(client, workbook([row])).headers["Location"]
+    html = client.get(preview_url).get_data(as_text=True)
+    assert "创建有效的 1 条" in html
+    running = make_case("energy_use", enterprise=ENTERPRISE_A)  # someone else opens it meanwhile
+    client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
+    assert len(_cases(ctx)) == 1
+    result = client.get(f"{preview_url}/result").get_data(as_text=True)
+    assert f"该企业已有办理中的同类案件（案件 {running}）" in result
+
+
+def test_the_preview_and_the_result_show_the_credit_code_as_stored(ctx, client, login_as):
+    login_as("admin")
+    typed = "  " + ENTERPRISE_A.lower()
+    preview_url = _upload(client, workbook([[*ROWS[0][:1], typed, *ROWS[0][2:]]])).headers["Location"]
+    html = client.get(preview_url).get_data(as_text=True)
+    client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
+    with ctx.unit_of_work() as session:
+        assert session.scalars(sa.select(Case.enterprise_code)).all() == [ENTERPRISE_A]
+    result = client.get(f"{preview_url}/result").get_data(as_text=True)
+    assert f'<td class="mono">{ENTERPRISE_A}</td>' in result and ENTERPRISE_A.lower() not in result
+    assert ENTERPRISE_A in _row_html(html, 2) and ENTERPRISE_A.lower() not in html  # the preview: as it will be
+
+
+def test_the_repeat_and_running_case_errors_in_english(ctx, client, login_as, make_case):
+    running = make_case("energy_use", enterprise=ENTERPRISE_B, industry="cement")
+    login_as("admin")
+    client.get("/lang/en")
+    rows = [ROWS[0], ROWS[0], _registered_row(ROWS[1], "能耗")]
+    rows[2][6] = ""  # lead: proposed for the registered industry
+    html = client.get(_upload(client, workbook(rows)).headers["Location"]).get_data(as_text=True)
+    assert "repeats row 2: one case per enterprise and category in a sheet" in _row_html(html, 3)
+    assert (f"dimension: the enterprise already has a running case of this category (case {running}); "
+            "a second one cannot be opened") in _row_html(html, 4)
+    assert "与第 2 行重复" not in html and "该企业已有办理中的同类案件" not in html
+
+
+def test_the_cli_refuses_a_repeated_row(ctx, app, tmp_path):
+    path = tmp_path / "screening.xlsx"
+    path.write_bytes(workbook([ROWS[0], ROWS[1], ROWS[0]]))
+    env = {"CAPEXIT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CAPEXIT_CLOCK": "simulated",
+           "CAPEXIT_CLOCK_START": CLOCK_START, "CAPEXIT_SECRET_KEY": "cli-secret"}
+    result = CliRunner().invoke(import_command, [str(path)], env=env, catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "第 4 行" in result.output and "与第 2 行重复" in result.output and "repeats row 2" in result.output
+    assert len(_cases(ctx)) == 2

@@ -178,7 +178,8 @@ def test_the_intake_page_fills_a_known_enterprise_and_refuses_a_changed_value(ct
 
 def test_the_intake_page_takes_empty_fields_from_the_register(ctx, client, login_as, steel_case):
     login_as("staff", department="industry")
-    answer = client.post("/cases/new", data=_intake_form(client, name="", county="", industry=""))
+    answer = client.post("/cases/new", data=_intake_form(client, name="", county="", industry="",
+                                                         dimension="technology"))  # energy_use is running
     assert answer.status_code == 302, answer.get_data(as_text=True)
     case_id = int(answer.headers["Location"].rsplit("/", 1)[1])
     assert cases.get_case(ctx, actor("supervisor"), case_id)["enterprise"]["industry"] == "steel"
@@ -375,11 +376,11 @@ def _row(line: int, **values: str) -> dict:
 def test_the_import_preview_checks_rows_against_the_register_and_earlier_rows(ctx, steel_case):
     from engine.services import bulk_import
 
-    checks = bulk_import.check_rows(ctx, actor("staff", "industry"), [
-        _row(2),  # known: everything else from the register
-        _row(3, name="济宁另一家公司", county="任城区", industry="钢铁"),
-        _row(4, name="某焦化厂", credit_code=CODE_NEW, county="邹城市", industry="其他"),
-        _row(5, name="某焦化厂", credit_code=CODE_NEW, county="兖州区", industry="其他"),
+    checks = bulk_import.check_rows(ctx, actor("staff", "industry"), [  # other dimensions than the running case's
+        _row(2, dimension="技术"),  # known: everything else from the register
+        _row(3, dimension="产能退出", name="济宁另一家公司", county="任城区", industry="钢铁"),
+        _row(4, dimension="技术", name="某焦化厂", credit_code=CODE_NEW, county="邹城市", industry="其他"),
+        _row(5, dimension="产能退出", name="某焦化厂", credit_code=CODE_NEW, county="兖州区", industry="其他"),
     ])
     assert [c.valid for c in checks] == [True, False, True, False]
     assert checks[0].industry == "steel"

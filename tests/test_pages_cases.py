@@ -99,6 +99,33 @@ def test_solid_waste_finding_is_recorded(ctx, client, login_as):
     assert case["finding"]["solid_waste"] is True
 
 
+def test_a_second_open_case_of_the_same_dimension_is_refused_naming_the_running_one(ctx, client, login_as):
+    login_as("staff", department="industry")
+    first = int(client.post("/cases/new", data=_form(client)).headers["Location"].rsplit("/", 1)[1])
+    answer = client.post("/cases/new", data=_form(client, credit_code=GOOD_CODE.lower()))  # the same code, typed so
+    assert answer.status_code == 400
+    block = _field_block(answer.get_data(as_text=True), "dimension")
+    assert "has-error" in block and f"该企业已有办理中的同类案件（案件 {first}），不能重复立案" in block
+    assert _count(ctx) == 1
+    client.get("/lang/en")
+    english = client.post("/cases/new", data=_form(client))
+    assert (f"the enterprise already has a running case of this category (case {first}); a second one cannot be "
+            "opened") in _field_block(english.get_data(as_text=True), "dimension")
+    other = client.post("/cases/new", data=_form(client, dimension="technology"))  # another dimension: opened
+    assert other.status_code == 302 and _count(ctx) == 2
+
+
+def test_the_api_still_opens_a_second_case_of_the_same_dimension(ctx, client, login_as, api_token):
+    """An outside system's finding is never lost: the API keeps the contract's 201 (two furnaces, two findings)."""
+    headers = api_token("staff", department="industry")
+    body = {"dimension": "energy_use", "enterprise": {"name": "甲", "credit_code": GOOD_CODE, "county": "任城区",
+                                                      "industry": "steel"}, "finding": {"equipment": "1 号高炉"}}
+    assert client.post("/api/v1/cases", headers=headers, json=body).status_code == 201
+    body["finding"] = {"equipment": "2 号高炉"}
+    assert client.post("/api/v1/cases", headers=headers, json=body).status_code == 201
+    assert _count(ctx) == 2
+
+
 def test_staff_of_a_department_that_leads_nothing_cannot_open_cases(ctx, client, login_as):
     login_as("staff", department="hrss")
     assert client.get("/cases/new").status_code == 403

@@ -4,7 +4,9 @@ Nothing is created while reading or previewing. An upload is kept as a *batch*: 
 file in a folder the caller names, keyed by a random token and bound to the user who
 uploaded it; creating from it starts one case per valid row, each its own transaction
 (``intake.open_case``), and records per row the case id or the reasons it was refused,
-so a batch can be worked in chunks and never creates a row twice.
+so a batch can be worked in chunks and never creates a row twice. A row that repeats an earlier
+row's enterprise and dimension is refused, in the preview and again on creation, naming that row;
+so is a row whose enterprise has an open case of the dimension, naming the case.
 Who may call: staff of a department that may lead some dimension, administrators, the CLI.
 """
 
@@ -24,7 +26,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
@@ -32,9 +33,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from engine.context import Actor, EngineContext
 from engine.errors import CapexitError, Conflict, InvalidInput, NotFound, Problem
-from engine.models import Case, CaseStatus
 from engine.parties import DIMENSIONS, INDUSTRIES, party_name
-from engine.services import enterprises, intake
+from engine.services import cases, enterprises, intake
 
 MAX_ROWS = 2000
 BATCH_LIFETIME = 24 * 3600
@@ -89,16 +89,16 @@ def read_workbook(data: bytes) -> list[dict[str, Any]]:
 
 @dataclass
 class RowCheck:
-    """One row as the preview shows it: its values, problems, and open cases of the same kind."""
+    """One row as the preview shows it: its values, its problems, and the open cases it would repeat."""
 
     line: int
     values: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     lead_department: str | None = None
     dimension: str | None = None
-    credit_code: str | None = None
+    credit_code: str | None = None  # normalised (upper case), as it will be stored; None when not valid
     industry: str | None = None
-    duplicates: list[int] = field(default_factory=list)
+    running: list[int] = field(default_factory=list)  # open cases of the same enterprise and dimension
 
     @property
     def valid(self) -> bool:
@@ -107,32 +107,59 @@ class RowCheck:
 
 
 def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> list[RowCheck]:
-    """Check every row without creating anything; marks rows whose enterprise already has an open case.
+    """Check every row without creating anything; every problem of a row is listed.
 
     A row of a registered enterprise is checked against the register, a row of a new one against
-    the first row that gives the same credit code (which will register it).
+    the first row that gives the same credit code (which will register it). A row whose enterprise
+    and dimension repeat an earlier row's, or those of an open case, is refused (``repeated_rows``,
+    ``cases.running_cases``): one finding must not run two legal clocks.
     """
     intake.allowed_dimensions(actor)
     register = enterprises.registered_for(ctx, (str(r["values"].get("credit_code") or "") for r in rows))
+    keys = {row["line"]: intake.case_key(row["values"]) for row in rows}
+    with ctx.reading() as session:
+        running = cases.running_cases(session, (key for key in keys.values() if key))
+    repeats = repeated_rows(rows)
     earlier: dict[str, tuple[int, dict[str, str]]] = {}  # a new enterprise's first row: later rows must agree
     out = []
     for row in rows:
-        checked = intake.check_values(actor, row["values"], register=register)
+        line, values = row["line"], row["values"]
+        checked = intake.check_values(actor, values, register=register)
         request = checked.request
+        problems = [repeat_problem(repeats[line])] if line in repeats else []
+        key = keys[line]
+        if key in running:
+            problems.append(cases.running_case_problem(running[key]))
+        problems += checked.problems
         if request is not None and request.enterprise["credit_code"] not in register:
-            checked.problems += _against_earlier_row(earlier, row["line"], request.enterprise)
-        out.append(RowCheck(row["line"], row["values"], checked.problems, checked.lead_department,
-                            request.dimension if request else None,
-                            request.enterprise["credit_code"] if request else None,
-                            request.enterprise["industry"] if request else None))
-    codes = {r.credit_code for r in out if r.valid}
-    if codes:
-        with ctx.unit_of_work() as session:
-            found = session.execute(sa.select(Case.id, Case.enterprise_code, Case.dimension).where(
-                Case.status == CaseStatus.OPEN, Case.enterprise_code.in_(codes))).all()
-        for r in out:
-            r.duplicates = [i for i, code, dim in found if r.valid and (code, dim) == (r.credit_code, r.dimension)]
+            problems += _against_earlier_row(earlier, line, request.enterprise)
+        out.append(RowCheck(line, values, problems, checked.lead_department,
+                            request.dimension if request else intake.dimension_of(str(values.get("dimension") or "")),
+                            intake.valid_code(str(values.get("credit_code") or "").strip()) or None,
+                            request.enterprise["industry"] if request else None,
+                            running.get(key, []) if key else []))
     return out
+
+
+def repeated_rows(rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Line -> the earlier line it repeats: the same enterprise (normalised credit code) and dimension."""
+    first: dict[tuple[str, str], int] = {}
+    repeats: dict[int, int] = {}
+    for row in rows:
+        key = intake.case_key(row["values"])
+        if key is None:
+            continue
+        if key in first:
+            repeats[row["line"]] = first[key]
+        else:
+            first[key] = row["line"]
+    return repeats
+
+
+def repeat_problem(first_line: int) -> Problem:
+    """The refusal of a row that repeats an earlier row's enterprise and dimension, naming that row."""
+    return Problem(f"与第 {first_line} 行重复：同一企业、同一类别的案件在本表中只能出现一次",
+                   f"repeats row {first_line}: one case per enterprise and category in a sheet")
 
 
 def _against_earlier_row(earlier: dict[str, tuple[int, dict[str, str]]], line: int,
@@ -242,8 +269,11 @@ def create_from_batch(ctx: EngineContext, actor: Actor, folder: Path, token: str
         batch = load_batch(folder, actor.username, token)
         results = batch["results"]
         pending = [r for r in batch["rows"] if str(r["line"]) not in results]
+        repeats = repeated_rows(batch["rows"])  # checked again: the preview may be stale or never seen
         for done, row in enumerate(pending[:limit] if limit is not None else pending, start=1):
-            results[str(row["line"])] = create_row(ctx, actor, row["values"])
+            line = row["line"]
+            results[str(line)] = (_refused([repeat_problem(repeats[line])]) if line in repeats
+                                  else create_row(ctx, actor, row["values"]))
             if done % 20 == 0:
                 _write(path, batch)
         _write(path, batch)
@@ -255,14 +285,19 @@ def create_row(ctx: EngineContext, actor: Actor, values: dict[str, str]) -> dict
     try:
         return {"case_id": intake.open_case(ctx, actor, values)}
     except CapexitError as exc:
-        problems = exc.problems or [Problem(exc.message_zh, exc.message_en)]
-        return {"errors": [[p.message_zh, p.message_en, p.field] for p in problems]}
+        return _refused(exc.problems or [Problem(exc.message_zh, exc.message_en)])
+
+
+def _refused(problems: list[Problem]) -> dict[str, Any]:
+    return {"errors": [[p.message_zh, p.message_en, p.field] for p in problems]}
 
 
 def progress(batch: dict[str, Any]) -> dict[str, Any]:
-    """How far a batch has got: rows done of total, created case ids and refused rows."""
+    """How far a batch has got: rows done of total, created case ids (with the credit code as stored) and refused rows."""
     results = batch["results"]
-    created = [{"line": int(k), "case_id": v["case_id"]} for k, v in results.items() if "case_id" in v]
+    codes = {str(r["line"]): intake.valid_code(str(r["values"].get("credit_code") or "").strip()) for r in batch["rows"]}
+    created = [{"line": int(k), "case_id": v["case_id"], "credit_code": codes.get(k, "")}
+               for k, v in results.items() if "case_id" in v]
     failed = [{"line": int(k), "errors": v["errors"]} for k, v in results.items() if "errors" in v]
     return {"total": len(batch["rows"]), "done": len(results), "finished": len(results) >= len(batch["rows"]),
             "created": sorted(created, key=lambda r: r["line"]), "failed": sorted(failed, key=lambda r: r["line"])}

@@ -6,7 +6,10 @@ every problem at once, each naming its field the way ``cases.start_case`` does
 (``enterprise.credit_code``, ``dimension``, ``finding.standard`` ...), so a form or a
 preview can show it next to the right input before anything is created. A registered
 enterprise's details come from the register (``enterprises``): empty fields are taken from
-it and a differing field is a problem naming it, never a change to the register.
+it and a differing field is a problem naming it, never a change to the register. An enterprise
+that has an open case of the dimension gets no second one (``dimension`` names the running case):
+the cases this module opens carry ``running="refuse"``, which ``cases.start_case`` checks in its
+transaction.
 Who may call: staff of a department that may lead some dimension, and administrators.
 """
 
@@ -111,7 +114,7 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
     a registered enterprise the empty fields are taken from it and a differing one is a problem.
     """
     v = {key: str(values.get(key) or "").strip() for key in FIELDS}
-    known = (register or {}).get(_valid_code(v["credit_code"]))
+    known = (register or {}).get(valid_code(v["credit_code"]))
     problems = [_problem(k, f"请填写{FIELDS[k][0]}", f"{FIELDS[k][1]} is required") for k in REQUIRED
                 if not v[k] and not (known and k in REGISTERED)]
     problems += [_problem(k, f"{FIELDS[k][0]}过长（不超过{FIELDS[k][3]}字）",
@@ -137,9 +140,9 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
         merged, conflicts = enterprises.reconcile(known, enterprise)
         problems += conflicts
         enterprise, industry = {**enterprise, **merged}, merged["industry"]
-    dimension = _resolve(v["dimension"], _DIMENSION_NAMES) if v["dimension"] else None
-    if v["dimension"] and v["dimension"].lower() in (label.lower() for label in SOLID_WASTE_LABELS):
-        dimension, solid_waste = "environmental", True
+    dimension = dimension_of(v["dimension"])
+    if _is_solid_waste(v["dimension"]):
+        solid_waste = True
     if v["dimension"] and dimension is None:
         allowed = "、".join(d.name_zh for d in DIMENSIONS.values())
         problems.append(_problem("dimension", f"未知的类别“{v['dimension']}”，应为：{allowed}",
@@ -177,16 +180,40 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
         finding["solid_waste"] = True
     if problems:
         return CheckedCase(None, problems, lead)
-    request = cases.NewCase(dimension=str(dimension), lead_department=lead, finding=finding, enterprise=enterprise)
+    request = cases.NewCase(dimension=str(dimension), lead_department=lead, finding=finding, enterprise=enterprise,
+                            running="refuse")
     return CheckedCase(request, [], lead)
 
 
-def _valid_code(raw: str) -> str:
-    """The credit code normalised, or "" when it is not valid."""
+def valid_code(raw: str) -> str:
+    """The credit code normalised as it is stored (upper case), or "" when it is not valid."""
     try:
         return validate_credit_code(raw) if raw else ""
     except CreditCodeError:
         return ""
+
+
+def _is_solid_waste(text: str) -> bool:
+    return text.strip().lower() in (label.lower() for label in SOLID_WASTE_LABELS)
+
+
+def dimension_of(text: str) -> str | None:
+    """The dimension code a cell or form field names (code, Chinese or English name, a solid waste label), or None."""
+    text = text.strip()
+    if not text:
+        return None
+    return "environmental" if _is_solid_waste(text) else _resolve(text, _DIMENSION_NAMES)
+
+
+def case_key(values: dict[str, str]) -> tuple[str, str] | None:
+    """The (normalised credit code, dimension) a finding's fields name, None when either is missing or invalid.
+
+    Intake opens no case beside an open one of the same key (``cases.running_cases``), and two rows of one
+    import may not share one.
+    """
+    code, dimension = valid_code(str(values.get("credit_code") or "").strip()), dimension_of(
+        str(values.get("dimension") or ""))
+    return (code, dimension) if code and dimension else None
 
 
 def open_case(ctx: EngineContext, actor: Actor, values: dict[str, str], solid_waste: bool = False) -> int:

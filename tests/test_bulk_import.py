@@ -218,7 +218,7 @@ def test_a_row_repeating_an_earlier_row_is_refused_naming_it_and_created_once(ct
     preview_url = _upload(client, workbook(REPEATED)).headers["Location"]
     html = client.get(preview_url).get_data(as_text=True)
     assert re.findall(r'<tr class="row-error" id="line-(\d+)"', html) == ["5", "9"]
-    assert "与第 2 行重复：同一企业、同一类别的案件在本表中只能出现一次" in _row_html(html, 9)
+    assert "与第 2 行重复：同一企业同一设备的同类发现在本表中只能出现一次" in _row_html(html, 9)
     assert "与第 3 行重复" in _row_html(html, 5)
     assert "创建有效的 6 条" in html
     token = csrf_from(html)
@@ -254,7 +254,7 @@ def test_a_row_for_an_enterprise_with_a_running_case_of_the_dimension_is_refused
     preview_url = _upload(client, workbook(rows)).headers["Location"]
     html = client.get(preview_url).get_data(as_text=True)
     line = _row_html(html, 2)
-    assert f"该企业已有办理中的同类案件（案件 {running}），不能重复立案" in line
+    assert f"已有办理中的同类案件（案件 {running}）：同一发现不能重复立案" in line
     assert f'href="/cases/{running}"' in line
     assert 'id="line-3"' in html and "创建有效的 1 条" in html  # another dimension of the same enterprise is fine
     client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
@@ -271,7 +271,7 @@ def test_a_case_opened_after_the_preview_is_not_opened_twice_on_confirming(ctx, 
     client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
     assert len(_cases(ctx)) == 1
     result = client.get(f"{preview_url}/result").get_data(as_text=True)
-    assert f"该企业已有办理中的同类案件（案件 {running}）" in result
+    assert f"已有办理中的同类案件（案件 {running}）" in result
 
 
 def test_the_preview_and_the_result_show_the_credit_code_as_stored(ctx, client, login_as):
@@ -294,9 +294,9 @@ def test_the_repeat_and_running_case_errors_in_english(ctx, client, login_as, ma
     rows = [ROWS[0], ROWS[0], _registered_row(ROWS[1], "能耗")]
     rows[2][6] = ""  # lead: proposed for the registered industry
     html = client.get(_upload(client, workbook(rows)).headers["Location"]).get_data(as_text=True)
-    assert "repeats row 2: one case per enterprise and category in a sheet" in _row_html(html, 3)
-    assert (f"dimension: the enterprise already has a running case of this category (case {running}); "
-            "a second one cannot be opened") in _row_html(html, 4)
+    assert "repeats row 2: one finding (enterprise, category, equipment) per sheet" in _row_html(html, 3)
+    assert "the enterprise already has a running case of this category" in _row_html(html, 4)
+    assert f"(case {running}): one finding cannot be opened twice" in _row_html(html, 4)
     assert "与第 2 行重复" not in html and "该企业已有办理中的同类案件" not in html
 
 
@@ -309,3 +309,13 @@ def test_the_cli_refuses_a_repeated_row(ctx, app, tmp_path):
     assert result.exit_code == 1, result.output
     assert "第 4 行" in result.output and "与第 2 行重复" in result.output and "repeats row 2" in result.output
     assert len(_cases(ctx)) == 2
+
+
+def test_another_furnace_of_the_same_enterprise_is_another_finding(ctx, client, login_as):
+    login_as("admin")
+    second = [*ROWS[0][:10], "1080m³高炉", 800000]
+    preview_url = _upload(client, workbook([ROWS[0], second])).headers["Location"]
+    html = client.get(preview_url).get_data(as_text=True)
+    assert "创建有效的 2 条" in html and "与第 2 行重复" not in html
+    client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
+    assert _cases(ctx).count(("济宁甲钢铁有限公司", "energy_use", "industry")) == 2

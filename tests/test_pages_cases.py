@@ -99,20 +99,27 @@ def test_solid_waste_finding_is_recorded(ctx, client, login_as):
     assert case["finding"]["solid_waste"] is True
 
 
-def test_a_second_open_case_of_the_same_dimension_is_refused_naming_the_running_one(ctx, client, login_as):
+def test_a_second_open_case_of_the_same_finding_is_refused_naming_the_running_one(ctx, client, login_as):
+    """One case per finding (DOMAIN.md): the same enterprise, category and equipment; another furnace is another
+    finding, and a finding that names no equipment cannot be told apart from one that does."""
     login_as("staff", department="industry")
     first = int(client.post("/cases/new", data=_form(client)).headers["Location"].rsplit("/", 1)[1])
-    answer = client.post("/cases/new", data=_form(client, credit_code=GOOD_CODE.lower()))  # the same code, typed so
+    answer = client.post("/cases/new", data=_form(client, credit_code=GOOD_CODE.lower(),  # the same code, typed so
+                                                  equipment="450m³高炉1座"))  # and the same equipment, spaced otherwise
     assert answer.status_code == 400
-    block = _field_block(answer.get_data(as_text=True), "dimension")
-    assert "has-error" in block and f"该企业已有办理中的同类案件（案件 {first}），不能重复立案" in block
+    block = _field_block(answer.get_data(as_text=True), "equipment")
+    assert "has-error" in block
+    assert f"该企业「450m³高炉1座」已有办理中的同类案件（案件 {first}）：同一发现不能重复立案" in block
+    assert client.post("/cases/new", data=_form(client, equipment="")).status_code == 400  # cannot be told apart
     assert _count(ctx) == 1
     client.get("/lang/en")
     english = client.post("/cases/new", data=_form(client))
-    assert (f"the enterprise already has a running case of this category (case {first}); a second one cannot be "
-            "opened") in _field_block(english.get_data(as_text=True), "dimension")
+    assert (f"the enterprise already has a running case of this category for 450 m³ 高炉 1 座 (case {first}): one "
+            "finding cannot be opened twice") in _field_block(english.get_data(as_text=True), "equipment")
     other = client.post("/cases/new", data=_form(client, dimension="technology"))  # another dimension: opened
     assert other.status_code == 302 and _count(ctx) == 2
+    second_furnace = client.post("/cases/new", data=_form(client, equipment="1080 m³ 高炉 1 座"))  # another finding
+    assert second_furnace.status_code == 302 and _count(ctx) == 3
 
 
 def test_the_api_still_opens_a_second_case_of_the_same_dimension(ctx, client, login_as, api_token):

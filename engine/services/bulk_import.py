@@ -129,7 +129,7 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
         problems = [repeat_problem(repeats[line])] if line in repeats else []
         key = keys[line]
         if key in running:
-            problems.append(cases.running_case_problem(running[key]))
+            problems.append(cases.running_case_problem(running[key], str(values.get("equipment") or "")))
         problems += checked.problems
         if request is not None and request.enterprise["credit_code"] not in register:
             problems += _against_earlier_row(earlier, line, request.enterprise)
@@ -142,24 +142,25 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
 
 
 def repeated_rows(rows: list[dict[str, Any]]) -> dict[int, int]:
-    """Line -> the earlier line it repeats: the same enterprise (normalised credit code) and dimension."""
-    first: dict[tuple[str, str], int] = {}
+    """Line -> the earliest line it repeats: the same finding (``cases.same_finding``)."""
+    earlier: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (code, dimension) -> (equipment, line) of rows
     repeats: dict[int, int] = {}
     for row in rows:
         key = intake.case_key(row["values"])
         if key is None:
             continue
-        if key in first:
-            repeats[row["line"]] = first[key]
-        else:
-            first[key] = row["line"]
+        seen = earlier.setdefault(key[:2], [])
+        first = next((line for equipment, line in seen if cases.same_finding(equipment, key[2])), None)
+        if first is not None:
+            repeats[row["line"]] = first
+        seen.append((key[2], row["line"]))
     return repeats
 
 
 def repeat_problem(first_line: int) -> Problem:
     """The refusal of a row that repeats an earlier row's enterprise and dimension, naming that row."""
-    return Problem(f"与第 {first_line} 行重复：同一企业、同一类别的案件在本表中只能出现一次",
-                   f"repeats row {first_line}: one case per enterprise and category in a sheet")
+    return Problem(f"与第 {first_line} 行重复：同一企业同一设备的同类发现在本表中只能出现一次",
+                   f"repeats row {first_line}: one finding (enterprise, category, equipment) per sheet")
 
 
 def _against_earlier_row(earlier: dict[str, tuple[int, dict[str, str]]], line: int,

@@ -4,8 +4,9 @@
 notice date is the clock's today in Asia/Shanghai; the statutory deadline is computed
 here (Civil Code arts. 201-203) and handed to the BPMN timer as ``deadline_at``.
 Errors: ``InvalidInput`` (400) naming the field, ``PermissionDenied`` (403).
-``running_cases`` and ``running_case_problem``: the open cases of an enterprise and dimension, which
-the intake page and the bulk import refuse to open a second one beside (``NewCase.running``).
+``running_cases`` and ``running_case_problem``: the open cases of one finding (an enterprise, a dimension and
+the equipment concerned), which the intake page and the bulk import refuse to open a second one beside
+(``NewCase.running``).
 """
 
 from __future__ import annotations
@@ -39,30 +40,50 @@ class NewCase:
     finding: dict[str, Any] = field(default_factory=dict)
     lead_department: str | None = None
     differing: str = "refuse"  # details that differ from the register: refused, or recorded (``enterprises.register``)
-    running: str = "allow"  # an open case of the enterprise and dimension: allowed (the API), or "refuse"d
+    running: str = "allow"  # an open case of the same finding: allowed (the API), or "refuse"d
+
+FindingKey = tuple[str, str, str]  # credit code, dimension, equipment concerned (``finding_key``)
 
 
-def running_cases(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
-    """The open cases of each (credit code, dimension) asked for that has some, ids ascending (one query)."""
+def finding_key(equipment: Any) -> str:
+    """The equipment concerned as it names a finding: trimmed, inner spaces and letter case ignored."""
+    return "".join(equipment.split()).lower() if isinstance(equipment, str) else ""
+
+
+def same_finding(equipment: str, other: str) -> bool:
+    """Whether two findings of one enterprise and dimension may be the same one (``finding_key`` values): the same
+    equipment, or one that names none, which cannot be told apart from any."""
+    return equipment == other or not equipment or not other
+
+
+def running_cases(session: Session, keys: Iterable[FindingKey]) -> dict[FindingKey, list[int]]:
+    """The open cases that may be each finding asked for (``same_finding``), for those that have some, ids
+    ascending (one query)."""
     keys = set(keys)
-    codes = {code for code, _dimension in keys}
+    codes = {code for code, _dimension, _equipment in keys}
     if not codes:
         return {}
-    found: dict[tuple[str, str], list[int]] = {}
-    for case_id, code, dimension in session.execute(
-            sa.select(Case.id, Case.enterprise_code, Case.dimension).where(
+    found: dict[FindingKey, list[int]] = {}
+    for case_id, code, dimension, finding in session.execute(
+            sa.select(Case.id, Case.enterprise_code, Case.dimension, Case.finding).where(
                 Case.status == CaseStatus.OPEN, Case.enterprise_code.in_(codes)).order_by(Case.id)):
-        if (code, dimension) in keys:
-            found.setdefault((code, dimension), []).append(case_id)
+        equipment = finding_key(json.loads(finding or "{}").get("equipment"))
+        for key in keys:
+            if key[:2] == (code, dimension) and same_finding(key[2], equipment):
+                found.setdefault(key, []).append(case_id)
     return found
 
 
-def running_case_problem(case_ids: list[int]) -> Problem:
-    """The refusal of a second open case of an enterprise and dimension, naming the running ones (field ``dimension``)."""
+def running_case_problem(case_ids: list[int], equipment: str = "") -> Problem:
+    """The refusal of a second open case of one finding, naming the running ones (field ``finding.equipment``)."""
     zh, en = "、".join(str(i) for i in case_ids), ", ".join(str(i) for i in case_ids)
-    return Problem(f"该企业已有办理中的同类案件（案件 {zh}），不能重复立案",
-                   f"the enterprise already has a running case of this category (case {en}); "
-                   "a second one cannot be opened", field="dimension")
+    named = equipment.strip()
+    return Problem(f"该企业{f'「{named}」' if named else ''}已有办理中的同类案件（案件 {zh}）：同一发现不能重复立案；"
+                   "另一条生产线、另一台设备或另一种产品，请在“涉及设备”中写明",
+                   f"the enterprise already has a running case of this category{f' for {named}' if named else ''} "
+                   f"(case {en}): one finding cannot be opened twice; for another line, furnace or product, name it "
+                   "under equipment concerned",
+                   field="finding.equipment")
 
 
 def _validated(request: NewCase) -> dict[str, str]:
@@ -110,12 +131,14 @@ def _lead(request: NewCase, industry: str) -> str:
     return lead
 
 
-def _refuse_running(session: Session, code: str, dimension: str) -> None:
-    """InvalidInput when the enterprise has an open case of the dimension (its row locked on PostgreSQL first)."""
+def _refuse_running(session: Session, code: str, dimension: str, equipment: Any) -> None:
+    """InvalidInput when the finding has an open case (the enterprise's row locked on PostgreSQL first)."""
     session.execute(sa.select(Enterprise.credit_code).where(Enterprise.credit_code == code).with_for_update())
-    running = running_cases(session, [(code, dimension)]).get((code, dimension))
+    key = (code, dimension, finding_key(equipment))
+    running = running_cases(session, [key]).get(key)
     if running:
-        raise InvalidInput("立案信息有误", "the case data is invalid", [running_case_problem(running)])
+        raise InvalidInput("立案信息有误", "the case data is invalid",
+                           [running_case_problem(running, equipment if isinstance(equipment, str) else "")])
 
 
 def _text(value: Any, limit: int) -> str:
@@ -144,7 +167,7 @@ def start_case(ctx: EngineContext, actor: Actor, request: NewCase) -> int:
         lead = _lead(request, enterprise["industry"])
         may_open_case(actor, request.dimension, lead)
         if request.running == "refuse":
-            _refuse_running(session, enterprise["credit_code"], request.dimension)
+            _refuse_running(session, enterprise["credit_code"], request.dimension, request.finding.get("equipment"))
         notice = ctx.today(session)
         definition = deployments.get_latest(session, request.dimension)
         called = deployments.resolve_called(session, definition)

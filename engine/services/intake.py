@@ -205,15 +205,17 @@ def dimension_of(text: str) -> str | None:
     return "environmental" if _is_solid_waste(text) else _resolve(text, _DIMENSION_NAMES)
 
 
-def case_key(values: dict[str, str]) -> tuple[str, str] | None:
-    """The (normalised credit code, dimension) a finding's fields name, None when either is missing or invalid.
+def case_key(values: dict[str, str]) -> tuple[str, str, str] | None:
+    """What names a finding (DOMAIN.md: one case per finding, a line, a furnace, a product): the normalised credit
+    code, the dimension and the equipment concerned (``cases.finding_key``); None when the code or the dimension
+    is missing or invalid.
 
     Intake opens no case beside an open one of the same key (``cases.running_cases``), and two rows of one
-    import may not share one.
+    import may not share one; another line of the same enterprise is another finding.
     """
     code, dimension = valid_code(str(values.get("credit_code") or "").strip()), dimension_of(
         str(values.get("dimension") or ""))
-    return (code, dimension) if code and dimension else None
+    return (code, dimension, cases.finding_key(values.get("equipment"))) if code and dimension else None
 
 
 def open_case(ctx: EngineContext, actor: Actor, values: dict[str, str], solid_waste: bool = False) -> int:

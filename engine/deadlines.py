@@ -151,6 +151,11 @@ def _settle(
             f"; {nominal.isoformat()} is a rest day, so the period ends on the next working day "
             f"{last_day.isoformat()}"
         )
+    elif calendar.overrides.get(nominal) is True and (published := RestDayCalendar()).is_rest_day(nominal):
+        # a day the published calendar rests on, made a working day: say why the period does not move on
+        rule += f"；该日原为{published.reason(nominal)}，现为{calendar.reason(nominal)}，不顺延"
+        rule_en += (f"; {nominal.isoformat()} would be a rest day ({published.reason_en(nominal)}) but is a "
+                    f"{calendar.reason_en(nominal)}, so the period ends on it")
     if not calendar.has_arrangements(last_day.year):
         rule += f"；{last_day.year}年放假安排尚未公布，按推定计算"
         rule_en += f"; the {last_day.year} holiday arrangements are not yet published, estimated"

@@ -361,8 +361,8 @@ def contract_problems(key: str, schema: dict, located: Located) -> list[Problem]
         prop, where = properties.get(name), ("properties", name)
         if not isinstance(prop, dict):
             problems.append(located.problem(
-                f"字段 {name} 属于对外约定（DESIGN.md 任务字段表），不能删除", f"field {name} is part of the contract "
-                "(DESIGN.md, task keys and their fields) and cannot be removed", where))
+                f"字段 {name} 属于对外约定（其他系统按此字段读写本任务），不能删除", f"field {name} is part of the "
+                "contract (other systems read and write this task by it) and cannot be removed", where))
         elif _type_set(prop) != {kind}:
             problems.append(located.problem(
                 f"字段 {name} 属于对外约定，类型应保持为 {kind}", f"field {name} is part of the contract: its type must "

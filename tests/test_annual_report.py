@@ -534,3 +534,14 @@ def test_two_sweeps_at_the_same_moment_remind_once(ctx):
         reminded = session.scalars(sa.select(AuditEvent.task_id).where(AuditEvent.action == "report_reminder")).all()
     assert len(reminded) == len(set(reminded)) == 6
     assert audit.verify(ctx)[1] == []
+
+
+def test_the_report_list_dates_a_start_in_beijing_time(ctx, login_as, client):
+    """Started at 00:00:30 on 1 December in Beijing, which is still 30 November in UTC."""
+    clock_to(ctx, "2026-12-01T00:00:30+08:00")
+    timers.sweep(ctx)
+    assert [r.year for r in report_rows(ctx)] == [2026]
+    login_as("supervisor")
+    index = client.get("/reports/annual").get_data(as_text=True)
+    row = re.search(r"<tr><td>2026</td>(.*?)</tr>", index, re.S).group(1)
+    assert "2026-12-01" in row and "2026-11-30" not in row

@@ -113,3 +113,21 @@ def test_staff_cannot_enter_a_years_arrangements(login_as, client):
     login_as("staff", department="industry")
     assert client.post("/admin/calendar/2027/entered", data={"notice": NOTICE}).status_code in (400, 403)
     assert client.get("/admin/calendar").status_code == 403
+
+
+def test_a_deadline_on_a_day_made_a_working_day_says_why_and_its_history_names_the_grounds(ctx, make_case,
+                                                                                          login_as, client):
+    timers.set_clock(ctx, ADMIN, parse_instant("2026-03-05T09:00:00+08:00"))
+    case_id = make_case("energy_use")  # six months: Saturday 2026-09-05, so it ends Monday 09-07
+    assert cases.get_case(ctx, SUPERVISOR, case_id)["deadline"] == "2026-09-07"
+    assert rest_days.set_rest_day(ctx, ADMIN, date(2026, 9, 5), working=True, note="国办发明电〔2026〕7号") == [case_id]
+    case = cases.get_case(ctx, SUPERVISOR, case_id)
+    assert case["deadline"] == "2026-09-05"
+    assert "该日原为周六，现为管理员设定工作日，不顺延" in case["deadline_rule"]
+    assert "2026-09-05 would be a rest day (Saturday) but is a working day set by an administrator" in \
+        case["deadline_rule_en"]
+    login_as("supervisor")
+    history = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    redated = history[history.index('data-action="deadline_redated"'):]
+    redated = redated[:redated.index("</tr>")]
+    assert "更正的日期：2026-09-05" in redated and "更正依据：国办发明电〔2026〕7号" in redated

@@ -260,6 +260,7 @@ def test_contract_fields_stay(ctx, key, field, change):
     problems = refusal(ctx, key, dumped(schema)).problems
     assert any(p.field.startswith(f"$.properties.{field}") and field in p.message_zh and "contract" in p.message_en
                for p in problems), problems
+    assert not any("DESIGN.md" in p.message_zh + p.message_en for p in problems)  # users have no such document
 
 
 def test_fields_read_by_deployed_processes_keep_name_and_type(ctx):

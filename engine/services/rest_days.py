@@ -66,7 +66,7 @@ def set_rest_day(ctx: EngineContext, actor: Actor, day: date, *, working: bool, 
                           f"arrangements ({before.reason_en(day)}); nothing to correct")
         session.add(RestDayOverride(day=day, is_working_day=working, note=note))
         session.flush()
-        return _corrected(ctx, session, actor, day, before, "rest_day_set", working=working, note=note)
+        return _corrected(ctx, session, actor, day, before, "rest_day_set", note, working=working, note=note)
 
 
 def clear_rest_day(ctx: EngineContext, actor: Actor, day: date) -> list[int]:
@@ -75,15 +75,18 @@ def clear_rest_day(ctx: EngineContext, actor: Actor, day: date) -> list[int]:
     _admin(actor)
     with ctx.unit_of_work() as session:
         before = ctx.calendar(session)
+        held = session.get(RestDayOverride, day)
+        grounds = held.note if held is not None else ""
         session.execute(sa.delete(RestDayOverride).where(RestDayOverride.day == day))
-        return _corrected(ctx, session, actor, day, before, "rest_day_cleared")
+        return _corrected(ctx, session, actor, day, before, "rest_day_cleared", grounds)
 
 
 def _corrected(ctx: EngineContext, session: Session, actor: Actor, day: date, before: RestDayCalendar,
-               action: str, **detail: Any) -> list[int]:
-    """Audit a correction with the running deadlines it moved (settled again in the same transaction)."""
+               action: str, grounds: str, **detail: Any) -> list[int]:
+    """Audit a correction with the running deadlines it moved (settled again in the same transaction, each
+    naming the correction's ``grounds``)."""
     now = ctx.now(session)
-    moved = redate_running(ctx, session, day, before, ctx.calendar(session), now, actor)
+    moved = redate_running(ctx, session, day, before, ctx.calendar(session), now, actor, grounds)
     audit(session, None, now, actor.username, action, day=day.isoformat(), **detail, redated_cases=moved)
     return moved
 
@@ -111,7 +114,7 @@ def enter_arrangements(ctx: EngineContext, actor: Actor, year: int, notice: str)
         now = ctx.now(session)
         session.add(EnteredArrangement(year=year, notice=notice, entered_by=actor.username, entered_at=now))
         session.flush()
-        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor)
+        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor, notice)
         audit(session, None, now, actor.username, "arrangements_entered", year=year, notice=notice,
               redated_cases=moved)
         return moved
@@ -128,7 +131,7 @@ def withdraw_arrangements(ctx: EngineContext, actor: Actor, year: int) -> list[i
         session.delete(held)
         session.flush()
         now = ctx.now(session)
-        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor)
+        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor, held.notice)
         audit(session, None, now, actor.username, "arrangements_withdrawn", year=year, notice=held.notice,
               redated_cases=moved)
         return moved

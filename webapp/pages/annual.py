@@ -53,7 +53,7 @@ def _year(year: int) -> int:
 @bp.get("/reports/annual")
 def index():
     return render_template("annual/index.html", reports=annual.all_reports(engine_context(), _viewer()),
-                           title=_("年度落后产能退出情况"), **_names())
+                           title=_("年度落后产能退出情况"), tz=SHANGHAI, **_names())
 
 
 @bp.get("/reports/annual/<int:year>")

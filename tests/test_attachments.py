@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -125,6 +126,19 @@ def test_enterprise_uploads_to_its_own_case_only(login_as, client, make_case, ct
     refused = client.post(f"/cases/{other}/attachments", content_type="multipart/form-data",
                           data={"csrf_token": token, "file": (io.BytesIO(PDF), "x.pdf")})
     assert refused.status_code == 404
+    assert _count(ctx) == 1
+
+
+def test_an_enterprise_files_documents_under_its_own_steps_only(login_as, client, make_case, ctx):
+    """The rectification is the enterprise's step; the price measure and the extension review are departments'."""
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A)  # steel: rectify and set_differential_price open
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    choices = re.findall(r'<option value="([a-z_]+)"', page[page.index('id="task_key"'):])
+    assert choices == ["rectify"]
+    assert _upload(client, case_id, "整改方案.pdf", PDF, task_key="rectify").status_code == 302
+    refused = _upload(client, case_id, "电价.pdf", PDF, task_key="set_differential_price")
+    assert refused.status_code == 400 and "所选任务不属于本案或不由您办理" in refused.get_data(as_text=True)
     assert _count(ctx) == 1
 
 

@@ -127,18 +127,22 @@ def _case(session: Session, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def case_task_keys(session: Session, case_id: int) -> dict[str, StepName]:
+def case_task_keys(session: Session, case_id: int, actor: Actor | None = None) -> dict[str, StepName]:
     """Task keys an attachment may name: the case's open and completed tasks, key -> name (with its English
-    name)."""
+    name); for an enterprise ``actor``, only the enterprise's own tasks (staff of the case's departments may
+    file a document under any step, e.g. a report received on paper)."""
+    only = "enterprise" if actor is not None and actor.role == "enterprise" else None
     keys: dict[str, StepName] = {}
     for detail in session.scalars(sa.select(AuditEvent.detail).where(
             AuditEvent.case_id == case_id, AuditEvent.action == "task_completed").order_by(AuditEvent.id)):
         data = json.loads(detail or "{}")
-        if data.get("key"):
+        if data.get("key") and only in (None, data.get("department")):
             keys[data["key"]] = named(data.get("name") or data["key"], data.get("name_en"))
-    for key, name, name_en in session.execute(sa.select(OpenTask.key, OpenTask.name, OpenTask.name_en)
-                                              .where(OpenTask.case_id == case_id)):
-        keys[key] = named(name, name_en)
+    for key, name, name_en, department in session.execute(
+            sa.select(OpenTask.key, OpenTask.name, OpenTask.name_en, OpenTask.department)
+            .where(OpenTask.case_id == case_id)):
+        if only in (None, department):
+            keys[key] = named(name, name_en)
     return keys
 
 
@@ -169,8 +173,8 @@ def add_attachment(ctx: EngineContext, actor: Actor, case_id: int, filename: str
                                    "only the case's enterprise or staff of a department in the case may upload")
         content_type = check_file(name, data)
         task_key = task_key or None
-        if task_key is not None and task_key not in case_task_keys(session, case_id):
-            raise invalid("task_key", "所选任务不属于本案", "that task is not part of this case")
+        if task_key is not None and task_key not in case_task_keys(session, case_id, actor):
+            raise invalid("task_key", "所选任务不属于本案或不由您办理", "that task is not part of this case, or not yours")
         now = ctx.now(session)
         row = Attachment(case_id=case_id, task_key=task_key, filename=name, content_type=content_type,
                          size=len(data), sha256=hashlib.sha256(data).hexdigest(), content=data,

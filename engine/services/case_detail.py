@@ -183,7 +183,7 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
         _as_opened(view)
         view["attachments"] = attachments.attachment_rows(session, case.id)
         view["may_upload"] = attachments.may_attach(session, actor, case)
-        view["task_choices"] = attachments.case_task_keys(session, case.id)
+        view["task_choices"] = attachments.case_task_keys(session, case.id, actor)
         view["diagram"] = diagram_state(workflow)
         view["element_names"] = element_names(bundle)
         return view

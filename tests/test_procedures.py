@@ -888,3 +888,15 @@ def test_a_date_of_what_happened_cannot_be_before_the_notice(ctx, make_case, wor
         ("order_date", "「责令日期」不能早于本案的通知日期（2026-03-02），填写的是 2020-01-01")]
     assert view(ctx, case_id)["version"] == before["version"]
     work(case_id, "order_stop", {"order_no": "1", "order_date": "2026-03-02"})
+
+
+def test_a_closure_records_some_capacity_exited(ctx, make_case, work):
+    """Capacity exited of 0 t/a is refused in words (a closure exits some capacity); the annual report sums it."""
+    case_id, _ = assess(ctx, make_case, work, dismantlable=True, deadline="2026-06-30")
+    work(case_id, "dismantle", DISMANTLED)
+    case = work(case_id, "reinspect", PASS)
+    assert open_tasks(case) == [("record_exit", "industry")]
+    with pytest.raises(InvalidInput) as refused:
+        work(case_id, "record_exit", {**RECORD_EXIT, "capacity_tpy": 0})
+    assert [(p.field, p.message_zh) for p in refused.value.problems] == [
+        ("capacity_tpy", "「退出产能（吨/年）」填写有误：应大于 0")]

@@ -211,6 +211,8 @@ def _zh_reason(error: jsonschema.ValidationError) -> str:
         "enum": lambda: "应为以下之一：" + "、".join(_shown(v, "zh") for v in error.validator_value),
         "maximum": lambda: f"不能大于 {error.validator_value}",
         "minimum": lambda: f"不能小于 {error.validator_value}",
+        "exclusiveMaximum": lambda: f"应小于 {error.validator_value}",
+        "exclusiveMinimum": lambda: f"应大于 {error.validator_value}",
         "type": lambda: f"类型应为 {error.validator_value}",
         "format": lambda: _FORMATS_ZH.get(error.validator_value, f"格式应为 {error.validator_value}"),
         "maxLength": lambda: f"长度不能超过 {error.validator_value}",

@@ -131,3 +131,14 @@ def test_a_deadline_on_a_day_made_a_working_day_says_why_and_its_history_names_t
     redated = history[history.index('data-action="deadline_redated"'):]
     redated = redated[:redated.index("</tr>")]
     assert "更正的日期：2026-09-05" in redated and "更正依据：国办发明电〔2026〕7号" in redated
+
+
+@pytest.mark.parametrize(("year", "festival", "workdays"), [
+    (2026, "国庆节", ["2026-09-20", "2026-10-10"]),  # 国办发明电〔2025〕7号: 9-20 makes up for National Day
+    (2026, "中秋节", None),  # 9-25 (Friday) with its weekend: nothing to make up
+    (2021, "中秋节", ["2021-09-18"]),
+    (2021, "国庆节", ["2021-09-26", "2021-10-09"]),
+])
+def test_a_swapped_working_day_is_filed_under_the_holiday_it_makes_up_for(ctx, year, festival, workdays):
+    periods = {p["name"]: [d.isoformat() for d in p["workdays"]] for p in rest_days.year_overview(ctx, year)["periods"]}
+    assert periods.get(festival) == (workdays or [])

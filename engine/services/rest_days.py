@@ -162,6 +162,24 @@ def _holiday_label(names: list[str]) -> str:
     return "、".join(labels)
 
 
+def _assign_swapped_workdays(published: RestDayCalendar, periods: list[dict[str, Any]], workdays: list[date]) -> None:
+    """File each swapped working day under the holiday it makes up for: the nearest period that still has a
+    weekday rest in lieu (调休) to make up, else the nearest period. A weekend festival next to a long holiday
+    (2026: 中秋节 on 9-25, 国庆节 from 10-1, make-up day 9-20) needs none, so the day goes to the long one."""
+    owed = {id(p): sum(1 for n in range((p["end"] - p["start"]).days + 1)
+                       if published.holiday_name(p["start"] + timedelta(days=n)) == "调休") for p in periods}
+
+    def distance(period: dict[str, Any], day: date) -> int:
+        return min(abs((period["start"] - day).days), abs((day - period["end"]).days))
+
+    for swapped in workdays:
+        owing = [p for p in periods if owed[id(p)] > 0]
+        chosen = min(owing or periods, key=lambda p: distance(p, swapped), default=None)
+        if chosen is not None:
+            chosen["workdays"].append(swapped)
+            owed[id(chosen)] -= 1
+
+
 def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
     """The published holiday periods and swapped working days of ``year``, and the corrections in it."""
     _check_year(year)
@@ -191,11 +209,7 @@ def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
                             "days": (day - start).days, "workdays": []})
     workdays = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     workdays = [d for d in workdays if d.weekday() >= 5 and published.is_working_day(d)]
-    for swapped in workdays:
-        nearest = min(periods, key=lambda p: min(abs((p["start"] - swapped).days), abs((swapped - p["end"]).days)),
-                      default=None)
-        if nearest is not None:
-            nearest["workdays"].append(swapped)
+    _assign_swapped_workdays(published, periods, workdays)
     corrections = [{"day": d, "working": working, "note": notes.get(d, ""), "published": published.reason(d),
                     "published_en": published.reason_en(d)}
                    for d, working in sorted(effective.overrides.items()) if d.year == year]

@@ -9,6 +9,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.form_english import english_text
+from engine.step_names import named
+
 _RULE_KEYWORDS = ("if", "then", "else", "allOf", "anyOf", "oneOf", "not", "dependentRequired", "dependentSchemas")
 
 PROPERTY_ASPECTS = ("title", "type", "required", "enum", "format", "description", "minimum", "maximum",
@@ -35,7 +38,7 @@ class PropertyChange:
     """One field added, removed or changed; ``what`` names the changed aspects."""
 
     name: str
-    title: str
+    title: str  # a ``StepName``: the field's title carrying the overlay's English one, if any
     what: tuple[str, ...] = ()
     before: dict[str, str] = field(default_factory=dict)
     after: dict[str, str] = field(default_factory=dict)
@@ -74,7 +77,8 @@ def diff(old: dict, new: dict) -> FormDiff:
 
     def title(schema: dict, name: str) -> str:
         prop = schema["properties"][name]
-        return prop.get("title", "") if isinstance(prop, dict) and isinstance(prop.get("title"), str) else ""
+        text = prop.get("title", "") if isinstance(prop, dict) and isinstance(prop.get("title"), str) else ""
+        return named(text, english_text(prop, "title") or None)
 
     for name in after:
         if name not in before:

@@ -50,22 +50,22 @@ class Dimension:
 
 
 DIMENSIONS: dict[str, Dimension] = {d.code: d for d in (
-    Dimension("energy_use", "能耗", "energy use", "C-2.1", ("industry", "development", "energy")),
-    Dimension("environmental", "环保", "environmental", "C-2.2", ("environment",)),
-    Dimension("quality", "质量", "product quality", "C-2.3", ("market",)),
-    Dimension("safety", "安全", "work safety", "C-2.4", ("emergency", "energy")),
-    Dimension("technology", "技术", "eliminated technology", "C-2.5", ("industry", "development", "energy")),
-    Dimension("phase_out", "产能退出", "catalogue phase-out", "C-2.6",
+    Dimension("energy_use", "能耗", "Energy use", "C-2.1", ("industry", "development", "energy")),
+    Dimension("environmental", "环保", "Environmental protection", "C-2.2", ("environment",)),
+    Dimension("quality", "质量", "Product quality", "C-2.3", ("market",)),
+    Dimension("safety", "安全", "Work safety", "C-2.4", ("emergency", "energy")),
+    Dimension("technology", "技术", "Eliminated technology", "C-2.5", ("industry", "development", "energy")),
+    Dimension("phase_out", "产能退出", "Catalogue phase-out", "C-2.6",
               ("industry", "development", "environment", "emergency", "market", "energy")),
 )}
 
 INDUSTRIES: dict[str, tuple[str, str]] = {
-    "steel": ("钢铁", "steel"),
-    "coal": ("煤炭", "coal"),
-    "cement": ("水泥", "cement"),
-    "aluminium": ("电解铝", "electrolytic aluminium"),
-    "flat_glass": ("平板玻璃", "flat glass"),
-    "other": ("其他", "other"),
+    "steel": ("钢铁", "Steel"),
+    "coal": ("煤炭", "Coal"),
+    "cement": ("水泥", "Cement"),
+    "aluminium": ("电解铝", "Electrolytic aluminium"),
+    "flat_glass": ("平板玻璃", "Flat glass"),
+    "other": ("其他", "Other"),
 }
 
 ROLES = ("staff", "supervisor", "owner", "admin", "enterprise")

@@ -17,6 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from lxml import etree
+from process_graphs import NAMES_EN
 from process_graphs_annual import LANES, PROCESSES  # process_graphs.py plus the annual report
 
 NS = {
@@ -293,7 +294,7 @@ def semantic(proc, root):
     pid = proc["id"]
     process = sub(root, "bpmn:process", id=pid, name=proc["name"], isExecutable="true")
     sub(process, "bpmn:documentation", f"{proc['name']}（依据{proc['clauses']}）。")
-    properties(process, {"clauses": proc["clauses"]})
+    properties(process, {"clauses": proc["clauses"], "nameEn": NAMES_EN[proc["name"]]})
     laneset = sub(process, "bpmn:laneSet", id=f"laneset_{pid}")
     lane_of = {n["id"]: n.get("lane") or next(h["lane"] for h in proc["nodes"] if h["id"] == n["host"])
                for n in proc["nodes"]}

@@ -22,9 +22,18 @@ LANES = {
 }
 
 
-# English names of the elements people see in step lists and histories (property ``nameEn``), by Chinese name.
-# Gateways and flows are not listed anywhere, so they have none. Every listed element needs an entry here.
+# English names of the processes and of the elements people see in step lists and histories (property
+# ``nameEn``), by Chinese name. Gateways and flows are not listed anywhere, so they have none. Every process and
+# every listed element needs an entry here.
 NAMES_EN = {
+    # processes (the closure measures' name is its call activity's, below)
+    "能耗不达标产能整改退出": "Rectification or exit of capacity failing energy-use standards",
+    "环保不达标产能整改退出": "Rectification or exit of capacity failing environmental standards",
+    "质量不达标产能整改退出": "Rectification or exit of capacity failing quality standards",
+    "安全不达标产能停产整顿": "Suspension for rectification of capacity failing safety standards",
+    "淘汰工艺装备拆除": "Dismantling of eliminated processes and equipment",
+    "淘汰类产能退出": "Exit of capacity in the elimination category",
+    "年度落后产能退出情况汇总报告": "Annual report on the exit of outdated capacity",
     # start and end events
     "下达整改通知": "Rectification notice issued",
     "下达停产整顿通知": "Notice to suspend production for rectification issued",

@@ -95,7 +95,7 @@ def test_english_board_and_digest_keep_text_inside_its_column(page, live_server,
     page.goto(f"{live_server}/lang/en")
     page.goto(f"{live_server}/board")
     overdue = page.inner_text("#group-overdue")
-    assert "environmental" in overdue and "Lead: " in overdue and "day(s) overdue" in overdue
+    assert "Environmental protection" in overdue and "Lead: " in overdue and "day(s) overdue" in overdue
     assert page.eval_on_selector_all("table.groups th, table.groups td", _SPILLED_CELLS) == []
     screenshot(page, "board-english")
     page.goto(f"{live_server}/board/digest")

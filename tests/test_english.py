@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BABEL_CFG = ROOT / "babel.cfg"
 CATALOGUE = ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_pgettext": ((1, "c"), 2)}
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 SKIPPED_DIRS = {"node_modules", "static", "translations", "__pycache__"}
 
@@ -40,19 +40,19 @@ def _method_map():
         return parse_mapping_cfg(handle, filename=str(BABEL_CFG))
 
 
-def _source_messages() -> dict[str, str]:
-    """Every msgid ``pybabel extract -F babel.cfg`` finds now, with where it was found."""
+def _source_messages() -> dict[tuple[str, str | None], str]:
+    """Every (msgid, context) ``pybabel extract -F babel.cfg`` finds now, with where it was found."""
     method_map, options_map = _method_map()
 
     def keep(path: str) -> bool:
         name = Path(path).name
         return not (name.startswith((".", "_")) and name != "__init__.py") and name not in SKIPPED_DIRS
 
-    found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    found: dict[tuple[str, str | None], str] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=KEYWORDS, directory_filter=keep):
         msgid = message[0] if isinstance(message, tuple) else message
-        found.setdefault(msgid, f"{filename}:{lineno}")
+        found.setdefault((msgid, context), f"{filename}:{lineno}")
     return found
 
 
@@ -81,11 +81,12 @@ def test_catalogue_is_complete_and_valid():
 
 def test_every_source_string_is_in_the_catalogue():
     in_sources = _source_messages()
-    assert "待办任务" in in_sources and "立案并下达通知" in in_sources  # templates, views and lazy strings
+    assert ("待办任务", None) in in_sources and ("立案并下达通知", None) in in_sources  # templates, views, lazy strings
+    assert ("办理", "history") in in_sources  # a word whose English depends on where it stands
     catalogue = _read_catalogue()
-    missing = {msgid: where for msgid, where in in_sources.items() if msgid not in catalogue}
+    missing = {key: where for key, where in in_sources.items() if catalogue.get(*key) is None}
     assert not missing, f"strings without an English translation (pybabel extract/update): {missing}"
-    stale = sorted(m.id for m in catalogue if m.id and m.id not in in_sources)
+    stale = sorted((m.id, m.context or "") for m in catalogue if m.id and (m.id, m.context) not in in_sources)
     assert not stale, f"translations no longer used by the sources: {stale}"
 
 
@@ -343,3 +344,69 @@ def test_a_refused_field_is_named_by_its_english_title(english, login_as, make_c
     assert "Extension requested (months) must be a whole number" in page
     assert "Reason for extension is required" in page
     assert "reason is required" not in page
+
+
+def test_the_legal_basis_is_headed_in_the_pages_language(english, login_as, make_case, ctx):
+    """The quoted wording is the law as enacted (Chinese); the words around it follow the page."""
+    from engine.services import cases
+    from engine.services.inbox import legal_basis_en
+    from tests.conftest import actor
+
+    case_id = make_case("energy_use", enterprise=ENTERPRISE_A, industry="flat_glass")
+    task_id = cases.get_case(ctx, actor("supervisor"), case_id)["open_tasks"][0]["id"]
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    english.get("/lang/en")
+    basis = re.search(r'<blockquote class="basis">(.*?)</blockquote>', english.get(f"/tasks/{task_id}")
+                      .get_data(as_text=True), re.S).group(1)
+    assert basis.startswith("Under C-2.1: “对达不到强制性能耗限额标准要求的产能") and "依据" not in basis
+    english.get("/lang/zh")
+    basis = re.search(r'<blockquote class="basis">(.*?)</blockquote>', english.get(f"/tasks/{task_id}")
+                      .get_data(as_text=True), re.S).group(1)
+    assert basis.startswith("依据C-2.1：“对达不到强制性能耗限额标准要求的产能") and basis.endswith("”。")
+    assert legal_basis_en("依据C-3.7：“……”。") == "Under C-3.7: “……”"
+    assert legal_basis_en("按市政府会议纪要办理") == "按市政府会议纪要办理"  # a text of another shape stays as written
+
+
+def test_intake_names_a_missing_field_by_its_english_label(english, login_as):
+    from tests.conftest import csrf_from
+
+    login_as("staff", department="industry")
+    english.get("/lang/en")
+    page = english.get("/cases/new").get_data(as_text=True)
+    assert "Category (comprehensive standard)" in page
+    answer = english.post("/cases/new", data={"csrf_token": csrf_from(page), "dimension": ""})
+    errors = re.findall(r'<p class="field-error" id="(\w+)-error">(.*?)</p>', answer.get_data(as_text=True))
+    assert answer.status_code == 400 and ("dimension", "category is required") in errors
+    assert not [message for _field, message in errors if "dimension" in message]
+
+
+def test_english_words_for_actions_and_codes(english, login_as, make_case, work):
+    """The inbox's and the case page's action reads "Work on", a completed step "Completed: …" in the history, and
+    categories, industries and statuses read as labels, not as their codes; the Chinese keeps 办理 in all three."""
+    case_id = make_case("environmental", industry="cement", enterprise=ENTERPRISE_A)
+    work(case_id, "rectify", {"outcome": "rectified", "reason": "已整改"})
+    login_as("staff", department="environment")
+    english.get("/lang/en")
+    inbox = english.get("/inbox").get_data(as_text=True)
+    row = re.search(r'<tr class="urgency-[^"]*" data-task=.*?</tr>', inbox, re.S).group(0)
+    assert ">Work on</a>" in row and ">Process<" not in row and "<td>Environmental protection</td>" in row
+    case = english.get(f"/cases/{case_id}").get_data(as_text=True)
+    tasks = case[case.index('id="tasks"'):]
+    assert ">Work on</a>" in tasks[:tasks.index("</section>")]
+    history = case[case.index('id="history"'):]
+    assert "<td>Completed: Rectification by the enterprise</td>" in history and "Process: " not in history
+    title = re.search(r'<h1 class="case-title">(.*?)</h1>', case, re.S).group(1)
+    assert "· Environmental protection</span>" in title and ">Open</span>" in title
+    assert "<dd>Cement</dd>" in case
+    listing = english.get("/cases").get_data(as_text=True)
+    row = listing[listing.index(f'<a href="/cases/{case_id}">'):]
+    row = row[:row.index("</tr>")]
+    for cell in (">Cement</td>", ">Environmental protection</td>", ">Open</span>"):
+        assert cell in row, cell
+    assert ">Closed and exited</option>" in listing and ">Rectified to standard</option>" in listing
+
+    english.get("/lang/zh")
+    inbox = english.get("/inbox").get_data(as_text=True)
+    assert ">办理</a>" in inbox and "<td>环保</td>" in inbox
+    case = english.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "<td>办理：企业整改</td>" in case and ">办理</a>" in case and "<dd>水泥</dd>" in case

@@ -272,9 +272,9 @@ def test_the_case_page_and_the_task_page_show_the_correction(ctx, client, login_
     client.get("/lang/en")
     row = _history_row(client.get(f"/cases/{steel_case}").get_data(as_text=True), "enterprise_corrected")
     assert "Enterprise register corrected" in row and f"Enterprise name: {STEEL} → {RENAMED}" in row
-    assert "Industry: steel → cement" in row and f"Grounds for the correction: {GROUNDS}" in row
+    assert "Industry: Steel → Cement" in row and f"Grounds for the correction: {GROUNDS}" in row
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    assert "Enterprise register corrected" in page and "Industry: steel → cement" in re.sub(r"\s+", " ", page)
+    assert "Enterprise register corrected" in page and "Industry: Steel → Cement" in re.sub(r"\s+", " ", page)
 
 
 def test_the_enterprise_page_lists_its_corrections_newest_first_in_one_query(ctx, client, login_as, steel_case):

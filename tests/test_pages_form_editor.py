@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from engine.services import drafts
+from engine.services import drafts, forms
 from tests.conftest import csrf_from
 from tests.test_english import _assert_english, compiled  # noqa: F401 (a fixture)
-from tests.test_form_versions import LEGAL, LEGAL_FORM, RECTIFY, dumped, stored, text_of, with_rectify_field
+from tests.test_form_versions import (
+    LEGAL,
+    LEGAL_FORM,
+    OWNER,
+    RECTIFY,
+    dumped,
+    stored,
+    text_of,
+    with_rectify_field,
+)
 
 
 def _owner(login_as):
@@ -23,7 +33,8 @@ def test_who_sees_the_list_and_the_editor(login_as, client):
     listing = owner.get("/forms").get_data(as_text=True)
     assert 'data-key="rectify.schema.json"' in listing and "企业整改" in listing and 'id="new-form"' in listing
     assert f'href="/forms/{RECTIFY}"' in listing and f'href="/forms/{RECTIFY}/versions"' in listing
-    assert "environmental" in re.search(r'data-key="rectify.schema.json".*?</tr>', listing, re.S).group(0)
+    row = re.search(r'data-key="rectify.schema.json".*?</tr>', listing, re.S).group(0)
+    assert "环保不达标产能整改退出" in row and "environmental" not in row  # names, not ids
     assert 'href="/forms"' in owner.get("/processes").get_data(as_text=True)  # the nav and the processes page
     assert 'id="forms-link"' in owner.get("/modeler/").get_data(as_text=True)
     owner.post("/logout", data={"csrf_token": token})
@@ -168,6 +179,36 @@ def test_form_pages_in_english(client, login_as):
     answer = client.post("/forms/preview", json={"key": RECTIFY, "text": "{"},
                          headers={"X-CSRFToken": csrf_from(page)}).get_json()
     assert answer["errors"][0]["message"].startswith("JSON syntax error") and answer["errors"][0]["line"] == 1
+
+
+REVIEW = "review_extension.schema.json"
+
+
+@pytest.mark.usefixtures("compiled")
+def test_form_titles_field_titles_and_process_names_in_english(client, login_as, ctx):
+    """The list and the versions read each form's and field's English title (its ``x-en``) and the processes' English
+    names; the Chinese pages keep the Chinese ones."""
+    schema = json.loads(text_of(REVIEW))
+    schema["properties"]["opinion"]["maxLength"] = 1000
+    forms.publish(ctx, OWNER, REVIEW, dumped(schema), "审核意见限1000字")
+    login_as("supervisor")
+    client.get("/lang/en")
+    listing = client.get("/forms").get_data(as_text=True)
+    row = re.search(rf'<tr data-key="{REVIEW}">.*?</tr>', listing, re.S).group(0)
+    assert "<td>Review the extension request</td>" in row and "审核延期申请" not in row
+    assert ("Rectification or exit of capacity failing energy-use standards, "
+            "Rectification or exit of capacity failing environmental standards") in row and "energy_use" not in row
+    versions = client.get(f"/forms/{REVIEW}/versions").get_data(as_text=True)
+    assert '<p class="help">Review the extension request</p>' in versions
+    changed = re.search(r'<tr data-change="changed" data-field="opinion">.*?</tr>', versions, re.S).group(0)
+    assert "<td>Review opinion</td>" in changed and "审核意见" not in changed
+
+    client.get("/lang/zh")
+    row = re.search(rf'<tr data-key="{REVIEW}">.*?</tr>', client.get("/forms").get_data(as_text=True), re.S).group(0)
+    assert "<td>审核延期申请</td>" in row and "能耗不达标产能整改退出、环保不达标产能整改退出" in row
+    changed = re.search(r'<tr data-change="changed" data-field="opinion">.*?</tr>',
+                        client.get(f"/forms/{REVIEW}/versions").get_data(as_text=True), re.S).group(0)
+    assert "<td>审核意见</td>" in changed
 
 
 def test_preview_of_text_that_cannot_be_stored_is_400(login_as, client):

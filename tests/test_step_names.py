@@ -37,6 +37,54 @@ def test_every_listed_step_has_an_english_name(path):
     assert not [e.get("id") for e in elements if re.search(r"[\u4e00-\u9fff]", _name_en(e))]
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "processes").glob("*.bpmn")), ids=lambda p: p.stem)
+def test_every_process_has_an_english_name(path):
+    process = etree.parse(str(path)).find("bpmn:process", NS)
+    assert _name_en(process).strip() and not re.search(r"[\u4e00-\u9fff]", _name_en(process))
+
+
+ENVIRONMENTAL_ZH = "环保不达标产能整改退出"
+ENVIRONMENTAL_EN = "Rectification or exit of capacity failing environmental standards"
+
+
+def _process_pages(client, case_id: int) -> dict[str, str]:
+    return {url: client.get(url).get_data(as_text=True)
+            for url in ("/processes", "/processes/environmental", "/modeler/", "/modeler/environmental",
+                        f"/cases/{case_id}")}
+
+
+def _diagram_heading(page: str) -> str:
+    return re.search(r'<h2 id="h-diagram">(.*?)</h2>', page, re.S).group(1)
+
+
+def test_process_names_in_english_and_in_chinese(english, login_as, make_case, ctx):  # noqa: F811
+    with ctx.unit_of_work() as session:
+        assert deployments.get_latest(session, "environmental").name_en == ENVIRONMENTAL_EN
+    case_id = make_case("environmental", industry="cement", enterprise=ENTERPRISE_A)
+    login_as("owner")
+    english.get("/lang/en")
+    pages = _process_pages(english, case_id)
+    for url, page in pages.items():
+        assert ENVIRONMENTAL_EN in page and ENVIRONMENTAL_ZH not in page, url
+    assert ENVIRONMENTAL_EN in _diagram_heading(pages[f"/cases/{case_id}"])
+    assert re.search(r"<h1>\s*" + ENVIRONMENTAL_EN, pages["/modeler/environmental"])
+    english.get("/lang/zh")
+    for url, page in _process_pages(english, case_id).items():
+        assert ENVIRONMENTAL_ZH in page and ENVIRONMENTAL_EN not in page, url
+
+
+def test_a_process_deployed_without_an_english_name_keeps_its_chinese_one(english, login_as, make_case,  # noqa: F811
+                                                                          ctx):
+    named = (ROOT / "processes" / "environmental.bpmn").read_text(encoding="utf-8")
+    deployments.deploy_upload(ctx, OWNER, _without_english_names(named).encode("utf-8"), note="ohne")
+    case_id = make_case("environmental", industry="cement", enterprise=ENTERPRISE_A)
+    login_as("owner")
+    english.get("/lang/en")
+    pages = _process_pages(english, case_id)
+    assert ENVIRONMENTAL_ZH in _diagram_heading(pages[f"/cases/{case_id}"])
+    assert ENVIRONMENTAL_ZH in pages["/modeler/environmental"] and ENVIRONMENTAL_ZH in pages["/processes"]
+
+
 def test_the_index_the_task_view_and_the_audit_event_carry_the_english_name(ctx, make_case, work):
     case_id = make_case("energy_use", industry=UNPRICED)
     view = cases.get_case(ctx, actor("supervisor"), case_id)

@@ -20,6 +20,7 @@ class Definition(Base):
     process_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     version: Mapped[int]
     name: Mapped[str] = mapped_column(sa.String(200), default="")
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))  # the process's ``nameEn`` property, if it has one
     bpmn: Mapped[str] = mapped_column(sa.Text)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     called_processes: Mapped[str] = mapped_column(sa.Text, default="[]")

@@ -355,7 +355,7 @@ def is_report_task(ctx: EngineContext, task_id: str) -> bool:
 def task_context(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """A report task (``tasks.get_task``) with what its page shows: the department's closures, or the draft."""
     from engine.services import tasks
-    from engine.services.inbox import legal_basis
+    from engine.services.inbox import legal_basis, legal_basis_en
 
     view = tasks.get_task(ctx, actor, task_id)
     with ctx.unit_of_work() as session:
@@ -366,6 +366,7 @@ def task_context(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, An
         view["year"] = report.year
         bundle = deployments.bundle_for_case(ctx, session, case)  # a multi-instance step's text is on its child
         view["legal_basis"] = legal_basis(bundle, view["key"]) or legal_basis(bundle, f"{view['key']} [child]")
+        view["legal_basis_en"] = legal_basis_en(view["legal_basis"])
         if view["key"] == "confirm_closures":
             view["listed"] = department_closures(session, report.year, view["department"])
         view["draft"] = _view(session, report, report.year)

@@ -26,7 +26,7 @@ from engine.errors import CapexitError, NotFound
 from engine.models import Case, Definition
 from engine.permissions import may_read_case, may_work_task
 from engine.services import attachments, forms, instances
-from engine.step_names import StepName, english_name, step_name
+from engine.step_names import StepName, english_name, named, step_name
 
 CURRENT_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
@@ -176,7 +176,7 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
         view["days_left"] = (case.deadline - today).days if case.deadline else None
         view["late"] = case.overdue or case.period_ran_out(today)  # as the board, inboxes and statistics count it
         view["definition"] = {"process_id": definition.process_id, "version": definition.version,
-                              "name": definition.name}
+                              "name": named(definition.name, definition.name_en)}
         for task in view["open_tasks"]:
             task["may_work"] = _may_work(actor, task, case.enterprise_code)
         view["history"] = _history(view, _task_forms(session, bundle))

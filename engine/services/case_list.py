@@ -26,7 +26,8 @@ from engine.services.users import display_names, with_name
 PER_PAGE = 25
 EXPORT_LIMIT = 20000
 SOON_DAYS = 30
-STATUS_NAMES = {"open": ("办理中", "open"), "compliant": ("已整改达标", "compliant"), "exited": ("已关停退出", "exited")}
+STATUS_NAMES = {"open": ("办理中", "Open"), "compliant": ("已整改达标", "Rectified to standard"),
+                "exited": ("已关停退出", "Closed and exited")}
 EXPORT_HEADINGS = ("案件编号", "企业名称", "统一社会信用代码", "县市区", "行业", "类别", "牵头部门", "状态", "当前期限",
                    "期限依据", "通知日期", "是否逾期")
 

@@ -64,8 +64,11 @@ def deploy(ctx: EngineContext, session: Session, actor: Actor, data: bytes, *, f
     if current is not None and current.sha256 == digest:
         return current
     name = tree.getroot().xpath("//bpmn:process/@name", namespaces=defs.NS)
+    name_en = tree.getroot().xpath("string(//bpmn:process/bpmn:extensionElements/spiffworkflow:properties/"
+                                   "spiffworkflow:property[@name='nameEn']/@value)", namespaces=defs.NS).strip()
     row = Definition(
         process_id=process_id, version=(current.version + 1) if current else 1, name=name[0] if name else "",
+        name_en=name_en[:200] or None,
         bpmn=text, sha256=digest, called_processes=json.dumps(called),
         deployed_at=ctx.now(session), deployed_by=actor.username, note=note,
     )
@@ -149,4 +152,4 @@ def definition_view(ctx: EngineContext, process_id: str) -> dict:
     with ctx.unit_of_work() as session:
         row = get_latest(session, process_id)
         return {"process_id": row.process_id, "version": row.version, "bpmn": row.bpmn, "name": row.name,
-                "deployed_at": row.deployed_at.isoformat(), "deployed_by": row.deployed_by}
+                "name_en": row.name_en, "deployed_at": row.deployed_at.isoformat(), "deployed_by": row.deployed_by}

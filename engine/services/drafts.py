@@ -22,6 +22,7 @@ from engine.errors import DefinitionInvalid, PermissionDenied, Problem, invalid
 from engine.models import Definition, DefinitionDraft, Department
 from engine.parties import PARTIES
 from engine.services import deployments, forms
+from engine.step_names import named
 
 MAX_NOTE = 2000
 
@@ -42,7 +43,7 @@ class EditorSource:
     """What the modeler opens: the latest deployed version, and the owner's draft if there is one."""
 
     process_id: str
-    name: str
+    name: str  # a ``StepName``: the Chinese name carrying the English one, if any
     version: int
     bpmn: str
     draft: DraftView | None
@@ -53,7 +54,7 @@ class ProcessSummary:
     """One process in the modeler's list."""
 
     process_id: str
-    name: str
+    name: str  # a ``StepName``, as ``EditorSource.name``
     version: int
     deployed_at: datetime
     deployed_by: str
@@ -85,7 +86,7 @@ def processes(ctx: EngineContext, actor: Actor) -> list[ProcessSummary]:
             Definition.process_id)).all()
         drafts = set(session.scalars(sa.select(DefinitionDraft.process_id).where(
             DefinitionDraft.saved_by == actor.username)))
-        return [ProcessSummary(r.process_id, r.name, r.version, r.deployed_at, r.deployed_by,
+        return [ProcessSummary(r.process_id, named(r.name, r.name_en), r.version, r.deployed_at, r.deployed_by,
                                r.process_id in drafts) for r in rows]
 
 
@@ -95,7 +96,7 @@ def editor_source(ctx: EngineContext, actor: Actor, process_id: str) -> EditorSo
     with ctx.unit_of_work() as session:
         row = deployments.get_latest(session, process_id)
         draft = _draft_row(session, actor, process_id)
-        return EditorSource(row.process_id, row.name, row.version, row.bpmn, _view(draft) if draft else None)
+        return EditorSource(row.process_id, named(row.name, row.name_en), row.version, row.bpmn, _view(draft) if draft else None)
 
 
 def get_draft(ctx: EngineContext, actor: Actor, process_id: str) -> DraftView | None:

@@ -82,8 +82,9 @@ def registered_for(ctx: EngineContext, raw_codes: Iterable[str]) -> dict[str, di
 
 
 def _shown(key: str, value: str, lang: str) -> str:
+    """A value as a refusal's sentence names it (an industry by its name, in lower case inside an English one)."""
     if key == "industry" and value in INDUSTRIES:
-        return INDUSTRIES[value][1 if lang == "en" else 0]
+        return INDUSTRIES[value][1].lower() if lang == "en" else INDUSTRIES[value][0]
     return value
 
 

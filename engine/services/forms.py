@@ -37,9 +37,11 @@ from engine import form_diff, form_reads, form_rules
 from engine.context import Actor, EngineContext
 from engine.definitions import read_xml
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, invalid
+from engine.form_english import english_text
 from engine.form_formats import FORMAT_CHECKER
 from engine.models import Case, CaseStatus, Definition, FormVersion
 from engine.services import audit
+from engine.step_names import StepName, named
 
 MAX_NOTE = 2000
 SEED_NOTE = "由 forms/{name} 导入"
@@ -76,11 +78,12 @@ class FormSummary:
     """One form in the list: its latest version and the processes whose user tasks use it."""
 
     key: str
-    title: str
+    title: str  # a ``StepName``: the Chinese title carrying the overlay's English one, if any
     version: int
     saved_at: datetime
     saved_by: str
-    used_by: tuple[str, ...]
+    used_by: tuple[str, ...]  # process ids
+    used_by_names: tuple[StepName, ...] = ()  # their names, in the same order
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class VersionInfo:
 
     key: str
     version: int
-    title: str
+    title: str  # a ``StepName``, as ``FormSummary.title``
     saved_at: datetime
     saved_by: str
     note: str
@@ -199,12 +202,14 @@ def _latest_rows(session: Session) -> list[FormVersion]:
         FormVersion.key == newest.c.key, FormVersion.version == newest.c.v)).order_by(FormVersion.key)))
 
 
-def _title(text: str) -> str:
+def _title(text: str) -> StepName:
+    """A stored form's title ("" when it has none) with the English title of its overlay (``x-en``), if any."""
     try:
-        title = json.loads(text).get("title", "")
-    except (ValueError, AttributeError):
-        return ""
-    return title if isinstance(title, str) else ""
+        schema = json.loads(text)
+    except ValueError:
+        return named("")
+    title = schema.get("title") if isinstance(schema, dict) else None
+    return named(title if isinstance(title, str) else "", english_text(schema, "title") or None)
 
 
 def modeler_forms(session: Session) -> list[dict[str, str]]:
@@ -228,12 +233,17 @@ def _use(session: Session, definition_id: int, digest: str) -> form_reads.Defini
     return found
 
 
-def _deployed_uses(session: Session) -> tuple[dict[str, form_reads.DefinitionUse], list[form_reads.DefinitionUse]]:
-    """The latest version of every process (by process id), and every version a running case is on."""
+def _newest_definitions(*columns: Any) -> sa.Select:
+    """``columns`` of the latest version of every deployed process."""
     newest = sa.select(Definition.process_id, sa.func.max(Definition.version).label("v")).group_by(
         Definition.process_id).subquery()
-    latest = session.execute(sa.select(Definition.id, Definition.process_id, Definition.sha256).join(newest, sa.and_(
-        Definition.process_id == newest.c.process_id, Definition.version == newest.c.v))).all()
+    return sa.select(*columns).join(newest, sa.and_(Definition.process_id == newest.c.process_id,
+                                                    Definition.version == newest.c.v))
+
+
+def _deployed_uses(session: Session) -> tuple[dict[str, form_reads.DefinitionUse], list[form_reads.DefinitionUse]]:
+    """The latest version of every process (by process id), and every version a running case is on."""
+    latest = session.execute(_newest_definitions(Definition.id, Definition.process_id, Definition.sha256)).all()
     running = session.execute(sa.select(Definition.id, Definition.sha256).where(Definition.id.in_(
         sa.select(Case.definition_id).where(Case.status == CaseStatus.OPEN).distinct()))).all()
     by_process = {r.process_id: _use(session, r.id, r.sha256) for r in latest}
@@ -390,8 +400,10 @@ def forms_list(ctx: EngineContext) -> list[FormSummary]:
     """Every form at its latest version, by key, with the processes that use it."""
     with ctx.unit_of_work() as session:
         users = used_by(session)
-        return [FormSummary(r.key, _title(r.schema), r.version, r.saved_at, r.saved_by, users.get(r.key, ()))
-                for r in _latest_rows(session)]
+        names = {process_id: named(name or process_id, name_en) for process_id, name, name_en in session.execute(
+            _newest_definitions(Definition.process_id, Definition.name, Definition.name_en))}
+        return [FormSummary(r.key, _title(r.schema), r.version, r.saved_at, r.saved_by, users.get(r.key, ()),
+                            tuple(names[p] for p in users.get(r.key, ()))) for r in _latest_rows(session)]
 
 
 def _view(row: FormVersion, latest: bool = True) -> dict[str, Any]:

@@ -13,6 +13,7 @@ roles without an inbox, ``NotFound`` (404) for a task the actor may not see.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -273,11 +274,14 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
             "enterprise_name": enterprise.name if enterprise else "", "credit_code": case.enterprise_code,
             "county": enterprise.county if enterprise else "", "industry": enterprise.industry if enterprise else "",
         }
-        view["legal_basis"] = legal_basis(bundle, view["key"]) or _dimension_clause(case.dimension)
+        basis = legal_basis(bundle, view["key"])
+        view["legal_basis"] = basis or _dimension_clause(case.dimension)
+        view["legal_basis_en"] = legal_basis_en(basis) if basis else _dimension_clause(case.dimension, "en")
         workflow, _ = instances.load(ctx, session, case, readonly=True)
         definition = session.get(Definition, case.definition_id)
         view["diagram_case"] = {"id": case.id, "diagram": diagram_state(workflow), "definition": {
-            "process_id": definition.process_id, "version": definition.version, "name": definition.name}}
+            "process_id": definition.process_id, "version": definition.version,
+            "name": named(definition.name, definition.name_en)}}
         view["history"] = _history(ctx, session, bundle, case.id)
         today = view["today"] = ctx.today(session)
         view["due_date"] = date.fromisoformat(view["due"]) if view["due"] else None
@@ -306,9 +310,21 @@ def legal_basis(bundle: SpecBundle, key: str) -> str:
     return (getattr(spec, "documentation", None) or "").strip() if spec is not None else ""
 
 
-def _dimension_clause(dimension: str) -> str:
+_BASIS_HEAD = re.compile(r"依据\s*([^：:\s]+)\s*[：:]\s*")
+
+
+def legal_basis_en(text: str) -> str:
+    """A legal basis as English pages show it: its head "依据C-3.7：" as "Under C-3.7: ", the quoted wording left as the
+    law reads (Chinese); a text of another shape as it is."""
+    head = _BASIS_HEAD.match(text)
+    return f"Under {head.group(1)}: {text[head.end():].removesuffix('。')}" if head else text
+
+
+def _dimension_clause(dimension: str, lang: str = "zh") -> str:
     found = DIMENSIONS.get(dimension)
-    return f"依据{found.clause}（{found.name_zh}）" if found else ""
+    if found is None:
+        return ""
+    return f"Under {found.clause} ({found.name_en})" if lang == "en" else f"依据{found.clause}（{found.name_zh}）"
 
 
 def _event_step(detail: dict[str, Any], spec: Any, key: str | None) -> StepName:

@@ -31,14 +31,14 @@ from engine.services.enterprises import COUNTIES
 
 SOLID_WASTE_LABELS = ("环保（固体废物）", "环保(固体废物)", "固体废物", "solid_waste", "environmental/solid_waste")
 
-# field key -> (Chinese label, English label, engine field path, maximum length)
+# field key -> (Chinese label, English label as the intake page names the field, engine field path, maximum length)
 FIELDS: dict[str, tuple[str, str, str, int]] = {
     "name": ("企业名称", "enterprise name", "enterprise.name", 200),
     "credit_code": ("统一社会信用代码", "unified social credit code", "enterprise.credit_code", 40),
     "county": ("县市区", "county/district", "enterprise.county", 100),
     "industry": ("行业", "industry", "enterprise.industry", 50),
     "address": ("地址", "address", "enterprise.address", 300),
-    "dimension": ("类别", "dimension", "dimension", 50),
+    "dimension": ("类别", "category", "dimension", 50),
     "lead_department": ("牵头部门", "lead department", "lead_department", 100),
     "standard": ("违反的标准或目录条目", "standard or catalogue item violated", "finding.standard", 500),
     "evidence": ("证据", "evidence", "finding.evidence", 2000),
@@ -146,10 +146,10 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
     if v["dimension"] and dimension is None:
         allowed = "、".join(d.name_zh for d in DIMENSIONS.values())
         problems.append(_problem("dimension", f"未知的类别“{v['dimension']}”，应为：{allowed}",
-                                 f"unknown dimension {v['dimension']!r}; one of {', '.join(DIMENSIONS)}"))
+                                 f"unknown category {v['dimension']!r}; one of {', '.join(DIMENSIONS)}"))
     if solid_waste and dimension not in (None, "environmental"):
         problems.append(Problem("固体废物限期治理仅适用于环保类", "solid waste treatment applies to the environmental "
-                                "dimension only", field="finding.solid_waste"))
+                                "category only", field="finding.solid_waste"))
     lead = _resolve(v["lead_department"], _DEPARTMENT_NAMES) if v["lead_department"] else None
     if v["lead_department"] and lead is None:
         problems.append(_problem("lead_department", f"未知的部门“{v['lead_department']}”",
@@ -161,14 +161,14 @@ def check_values(actor: Actor, values: dict[str, str], solid_waste: bool = False
             problems.append(_problem(
                 "lead_department", f"{party_name(lead)}不能牵头{DIMENSIONS[dimension].name_zh}类案件，可牵头部门："
                 f"{'、'.join(party_name(c) for c in leads)}",
-                f"{party_name(lead, 'en')} may not lead {DIMENSIONS[dimension].name_en} cases; allowed: "
+                f"{party_name(lead, 'en')} may not lead {DIMENSIONS[dimension].name_en.lower()} cases; allowed: "
                 f"{', '.join(party_name(c, 'en') for c in leads)}"))
         else:
             try:
                 may_open_case(actor, dimension, lead)
             except PermissionDenied:
                 problems.append(_problem("dimension", f"您所在部门不能办理{DIMENSIONS[dimension].name_zh}类案件",
-                                         f"your department may not open {DIMENSIONS[dimension].name_en} cases"))
+                                         f"your department may not open {DIMENSIONS[dimension].name_en.lower()} cases"))
     finding: dict[str, object] = {k: v[k] for k in FINDING_KEYS if v[k]}
     if v["capacity_tpy"]:
         capacity = _capacity(v["capacity_tpy"])

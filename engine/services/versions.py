@@ -25,6 +25,7 @@ from engine.context import Actor, EngineContext
 from engine.definitions import BPMN_NS, NS, SPIFF_NS, read_xml
 from engine.errors import NotFound, PermissionDenied
 from engine.models import Case, CaseStatus, Definition
+from engine.step_names import named
 
 ASPECTS = ("type", "name", "name_en", "lane", "form", "properties", "documentation", "condition", "timer", "event",
            "incoming", "outgoing", "source", "target", "attributes")
@@ -219,7 +220,7 @@ class VersionInfo:
     id: int
     process_id: str
     version: int
-    name: str
+    name: str  # a ``StepName``: the Chinese name carrying the English one (``nameEn``), if any
     deployed_at: datetime
     deployed_by: str
     note: str
@@ -231,7 +232,7 @@ class VersionInfo:
     def as_dict(self) -> dict:
         """The JSON shape of the API."""
         return {"process_id": self.process_id, "version": self.version, "name": self.name,
-                "deployed_at": self.deployed_at.isoformat(), "deployed_by": self.deployed_by, "note": self.note,
+                "name_en": getattr(self.name, "name_en", None), "deployed_at": self.deployed_at.isoformat(), "deployed_by": self.deployed_by, "note": self.note,
                 "sha256": self.sha256, "running_cases": self.running, "ended_cases": self.ended,
                 "latest": self.latest}
 
@@ -241,7 +242,7 @@ class ProcessSummary:
     """A process with its newest version and how many cases run on each version."""
 
     process_id: str
-    name: str
+    name: str  # a ``StepName``, as ``VersionInfo.name``
     latest: VersionInfo
     versions: int
     running_by_version: dict[int, int]
@@ -279,7 +280,7 @@ def _is_called(session: Session, process_ids: set[str]) -> bool:
 
 def _info(row: Definition, counts: dict[int, tuple[int, int]], latest_version: int) -> VersionInfo:
     running, ended = counts.get(row.id, (0, 0))
-    return VersionInfo(row.id, row.process_id, row.version, row.name, row.deployed_at, row.deployed_by,
+    return VersionInfo(row.id, row.process_id, row.version, named(row.name, row.name_en), row.deployed_at, row.deployed_by,
                        row.note or "", row.sha256, running, ended, row.version == latest_version)
 
 
@@ -309,7 +310,7 @@ def list_processes(ctx: EngineContext, actor: Actor) -> list[ProcessSummary]:
         for process_id, versions in by_process.items():
             newest = versions[0]
             running = {r.version: counts[r.id][0] for r in versions if counts[r.id][0]}
-            out.append(ProcessSummary(process_id, newest.name, _info(newest, counts, newest.version), len(versions),
+            out.append(ProcessSummary(process_id, named(newest.name, newest.name_en), _info(newest, counts, newest.version), len(versions),
                                       running, sorted(callers.get(process_id, ()))))
         return out
 
@@ -339,9 +340,9 @@ def get_version(ctx: EngineContext, actor: Actor, process_id: str, version: int)
                                                           Definition.version == version)).first()
         if row is None:
             raise NotFound(f"流程 {process_id} 没有版本 {version}", f"process {process_id} has no version {version}")
-        return {"process_id": row.process_id, "version": row.version, "name": row.name, "bpmn": row.bpmn,
-                "deployed_at": row.deployed_at.isoformat(), "deployed_by": row.deployed_by, "note": row.note or "",
-                "sha256": row.sha256}
+        return {"process_id": row.process_id, "version": row.version, "name": row.name, "name_en": row.name_en,
+                "bpmn": row.bpmn, "deployed_at": row.deployed_at.isoformat(), "deployed_by": row.deployed_by,
+                "note": row.note or "", "sha256": row.sha256}
 
 
 @dataclass

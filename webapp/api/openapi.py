@@ -126,6 +126,7 @@ def document() -> dict:
                 "(owners, supervisors, admins)", {
                     200: ("versions", {"type": "array", "items": {"type": "object", "properties": {
                         "process_id": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": "string"},
+                        "name_en": {"type": ["string", "null"], "description": "the English name (nameEn), if any"},
                         "deployed_at": {"type": "string", "format": "date-time"}, "deployed_by": {"type": "string"},
                         "note": {"type": "string"}, "sha256": {"type": "string"}, "running_cases": {"type": "integer"},
                         "ended_cases": {"type": "integer"}, "latest": {"type": "boolean"}}}}), **COMMON},

@@ -36,7 +36,7 @@ def step_label(step: Any, language: str | None = None) -> str:
     """A step's name in the page's language (or ``language``, which a long list passes once for all its rows): its
     English name (``name_en``) in English when it has one, else its Chinese name (``name``, or ``key`` when
     unnamed). ``step`` is a task row or view, an audit event's detail, a diagram step, or a name (a ``StepName``
-    carries its English name)."""
+    carries its English name: a step's, a deployed process's, a form's or a field's title)."""
     language = language or lang()
     if isinstance(step, str):
         return in_language(step, getattr(step, "name_en", None), language)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ACTIONS = {
-    "case_opened": _l("立案并下达通知"), "task_completed": _l("办理"), "task_claimed": _l("认领"),
+    "case_opened": _l("立案并下达通知"), "task_completed": lazy_pgettext("history", "办理"), "task_claimed": _l("认领"),
     "task_released": _l("释放认领"), "timer_fired": _l("期限届满"), "case_compliant": _l("整改合格结案"),
     "case_exited": _l("关停退出结案"), "case_migrated": _l("迁移流程版本"), "attachment_added": _l("上传附件"),
     "announcement_published": _l("发布公告"), "announcement_withdrawn": _l("撤回公告"),

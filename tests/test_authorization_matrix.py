@@ -187,6 +187,9 @@ MATRIX: dict[tuple[str, str], list[Check]] = {
     (GET, "/admin/calendar"): [Check("/admin/calendar", ADMIN, ok(200))],
     (POST, "/admin/calendar"): [Check("/admin/calendar", ADMIN, ok(400), form={})],
     (POST, "/admin/calendar/<day>/remove"): [Check("/admin/calendar/2026-13-01/remove", ADMIN, ok(400), form={})],
+    (POST, "/admin/calendar/<int:year>/entered"): [Check("/admin/calendar/2026/entered", ADMIN, ok(400), form={})],
+    (POST, "/admin/calendar/<int:year>/entered/withdraw"): [
+        Check("/admin/calendar/2027/entered/withdraw", ADMIN, ok(400), form={})],
     # ------------------------------------------------------------------ public announcements
     (POST, "/announcements/<int:announcement_id>/withdraw"): [
         Check("/announcements/{announcement}/withdraw", frozenset({"industry", "admin"}), ok(400), form={})],

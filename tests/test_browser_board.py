@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from engine.credit_code import make_credit_code
-from engine.services import timers
+from engine.services import cases, tasks, timers
 from tests.conftest import actor, screenshot
 
 
@@ -95,10 +97,55 @@ def test_english_board_and_digest_keep_text_inside_its_column(page, live_server,
     page.goto(f"{live_server}/lang/en")
     page.goto(f"{live_server}/board")
     overdue = page.inner_text("#group-overdue")
-    assert "Environmental protection" in overdue and "Lead: " in overdue and "day(s) overdue" in overdue
+    assert "Environmental protection" in overdue and "Lead: " in overdue and "days overdue" in overdue
     assert page.eval_on_selector_all("table.groups th, table.groups td", _SPILLED_CELLS) == []
     screenshot(page, "board-english")
     page.goto(f"{live_server}/board/digest")
     assert "Handling department" in page.inner_text("table.digest thead")
     assert page.eval_on_selector_all("table.digest th, table.digest td", _SPILLED_CELLS) == []
     screenshot(page, "board-digest-english")
+
+
+# Each y-axis label of the chart by department as drawn (its lines joined), with its box on the canvas.
+_DEPARTMENT_LABELS = """() => {
+    const chart = echarts.getInstanceByDom(document.getElementById('chart-department'));
+    const names = chart.getOption().yAxis[0].data;
+    const drawn = new Map();
+    chart.getZr().storage.getDisplayList().forEach(part => {
+        const label = part.parent;
+        if (part.type !== 'tspan' || !label || !names.includes(label.style.text)) { return; }
+        if (!drawn.has(label)) { drawn.set(label, []); }
+        drawn.get(label).push(part.style.text);
+    });
+    return [...drawn].map(([label, lines]) => {
+        const box = label.getBoundingRect().clone();
+        box.applyTransform(label.getComputedTransform());
+        return {name: label.style.text, shown: lines.join(' '), top: box.y, bottom: box.y + box.height};
+    });
+}"""
+
+
+def test_english_department_names_are_shown_in_full_on_the_chart(page, live_server, browser_login, ctx, make_case):
+    """At 1366 px the chart's labels are about 150 px wide: long English names wrap onto lines instead of ending in
+    "Market Regulation Admini…", and no label overlaps the next."""
+    codes = [make_credit_code(f"91370800MA3C0{n:03d}0") for n in range(1, 4)]
+    make_case("quality", enterprise=codes[0])  # its first step is the Market Regulation Administration's
+    make_case("energy_use", industry="flat_glass", enterprise=codes[1])  # the enterprise's rectification
+    waiting = make_case("energy_use", industry="flat_glass", enterprise=codes[2])
+    work_as_enterprise = cases.get_case(ctx, actor("supervisor"), waiting)["open_tasks"][0]
+    tasks.complete_task(ctx, actor("enterprise", enterprise=codes[2]), work_as_enterprise["id"], {
+        "outcome": "extension_requested", "extension_months": 2, "reason": "改造周期长"})  # industry reviews it
+    page.set_viewport_size({"width": 1366, "height": 900})
+    browser_login(page, live_server, "supervisor")
+    page.goto(f"{live_server}/lang/en")
+    page.goto(f"{live_server}/board")
+    page.wait_for_selector("#chart-department canvas")
+    labels = page.evaluate(_DEPARTMENT_LABELS)
+    names = {label["name"] for label in labels}
+    assert {"Market Regulation Administration", "Industry and Information Technology Bureau",
+            "The regulated enterprise"} <= names
+    assert [(label["name"], label["shown"]) for label in labels
+            if label["shown"].split() != label["name"].split()] == []  # every word, none cut off
+    boxes = sorted((label["top"], label["bottom"]) for label in labels)
+    assert all(above[1] <= below[0] for above, below in pairwise(boxes)), boxes
+    screenshot(page, "board-chart-english")

@@ -136,6 +136,20 @@ def test_problems_are_listed_and_select_their_element(live_server, page, browser
     assert page.locator("#bio-properties-panel-capexit-form").input_value() == "rectify.schema.json"
 
 
+def test_the_english_lint_button_counts_in_the_singular_and_plural(live_server, page, browser_login):
+    browser_login(page, live_server, "owner")
+    page.goto(f"{live_server}/lang/en")
+    page.goto(f"{live_server}/modeler/{ENV}")
+    page.wait_for_selector("#modeler-app[data-state=ready]")
+    page.click('[data-element-id="rectify"]')
+    page.select_option("#bio-properties-panel-capexit-form", "")
+    page.wait_for_selector(".bjsl-button.bjsl-button-error")
+    expect(page.locator(".bjsl-button")).to_have_text("1 error, 0 warnings")
+    page.click('[data-element-id="review_extension"]')
+    page.select_option("#bio-properties-panel-capexit-form", "")
+    expect(page.locator(".bjsl-button")).to_have_text("2 errors, 0 warnings")
+
+
 def test_every_deployed_process_opens_without_problems(live_server, page, browser_login):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

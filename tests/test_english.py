@@ -28,6 +28,16 @@ CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 SKIPPED_DIRS = {"node_modules", "static", "translations", "__pycache__"}
 
 
+def _singular(msgid: str | tuple[str, ...]) -> str:
+    """The msgid, or an ngettext entry's singular one (what the catalogue is keyed by)."""
+    return msgid[0] if isinstance(msgid, tuple) else msgid
+
+
+def _forms(msgstr: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A translation's forms: one, or one for each plural form."""
+    return msgstr if isinstance(msgstr, tuple) else (msgstr,)
+
+
 def _read_catalogue():
     with CATALOGUE.open("rb") as handle:
         return read_po(handle, locale="en")
@@ -72,11 +82,15 @@ def test_catalogue_is_complete_and_valid():
     assert not untranslated, f"untranslated: {untranslated}"
     problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue.check() if errors]
     assert not problems, problems
-    # Placeholders kept exactly (python-format %(name)s and the {name} ones the scripts fill in).
+    # Placeholders kept exactly (python-format %(name)s and the {name} ones the scripts fill in), in every plural form.
     for m in messages:
-        assert set(re.findall(r"%\((\w+)\)", m.id)) == set(re.findall(r"%\((\w+)\)", m.string)), m.id
-        assert set(re.findall(r"\{(\w+)\}", m.id)) == set(re.findall(r"\{(\w+)\}", m.string)), m.id
-    assert not [m.id for m in messages if CHINESE.search(m.string)], "Chinese left in a translation"
+        source = _singular(m.id)
+        for text in _forms(m.string):
+            assert set(re.findall(r"%\((\w+)\)", source)) == set(re.findall(r"%\((\w+)\)", text)), m.id
+            assert set(re.findall(r"\{(\w+)\}", source)) == set(re.findall(r"\{(\w+)\}", text)), m.id
+    assert not [m.id for m in messages if any(CHINESE.search(t) for t in _forms(m.string))], "Chinese left"
+    plural = [m for m in messages if m.pluralizable]  # ngettext: "1 day left", "120 days left"
+    assert plural and all(len(m.string) == 2 and m.string[0] != m.string[1] for m in plural), plural
 
 
 def test_every_source_string_is_in_the_catalogue():
@@ -86,7 +100,8 @@ def test_every_source_string_is_in_the_catalogue():
     catalogue = _read_catalogue()
     missing = {key: where for key, where in in_sources.items() if catalogue.get(*key) is None}
     assert not missing, f"strings without an English translation (pybabel extract/update): {missing}"
-    stale = sorted((m.id, m.context or "") for m in catalogue if m.id and (m.id, m.context) not in in_sources)
+    stale = sorted((_singular(m.id), m.context or "") for m in catalogue
+                   if m.id and (_singular(m.id), m.context) not in in_sources)
     assert not stale, f"translations no longer used by the sources: {stale}"
 
 

@@ -13,6 +13,7 @@ from engine.credit_code import make_credit_code
 from engine.services import board as board_service
 from engine.services import cases, tasks, timers
 from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor, csrf_from
+from tests.test_english import compiled  # noqa: F401  (a fixture)
 
 
 def _section(html: str, group: str) -> str:
@@ -152,6 +153,24 @@ def test_counts_by_department_and_dimension(ctx, make_case):
     data = board_service.chart_data(ctx, actor("supervisor"))
     assert dict(data["by_department"]) == {"government": 3}
     assert data["groups"]["overdue"] == 3 and data["groups"]["later"] == 0
+
+
+def _department_card(html: str) -> str:
+    """The card of the counts by handling department: the chart, its table and what the page says of them."""
+    start = html.rindex('<section class="card">', 0, html.index('id="chart-department"'))
+    return html[start:html.index("</section>", start)]
+
+
+@pytest.mark.usefixtures("compiled")
+def test_a_case_two_departments_hold_counts_for_each_and_the_page_says_so(supervisor, ctx, make_case):
+    make_case("energy_use", industry="steel")  # development sets the C-3.3 prices beside the rectification
+    timers.advance_clock(ctx, actor("supervisor"), by="P7M")  # the period ran out: the government's approval is next
+    data = board_service.chart_data(ctx, actor("supervisor"))
+    assert data["groups"]["overdue"] == 1 and dict(data["by_department"]) == {"development": 1, "government": 1}
+    card = _department_card(supervisor.get("/board").get_data(as_text=True))
+    assert "同一案件由多个部门并行办理的，分别计入各部门" in card
+    card = _department_card(supervisor.get("/board?lang=en").get_data(as_text=True))
+    assert "A case that several departments handle in parallel counts once for each of them" in card
 
 
 def test_counts_on_the_page_and_in_json(supervisor, make_case):

@@ -9,6 +9,7 @@ import pytest
 
 from engine.services import attachments, case_detail, timers
 from tests.conftest import ENTERPRISE_A, ENTERPRISE_B, actor
+from tests.test_english import compiled  # noqa: F401  (a fixture)
 
 
 def _diagram_ids(html: str, name: str) -> list[str]:
@@ -96,6 +97,38 @@ def test_overdue_case_shows_flag_timer_and_government_step(login_as, client, mak
     assert "期限届满：整改期限届满" in html
     assert _diagram_ids(html, "current") == ["government_approval"]
     assert "rectify_deadline" in _diagram_ids(html, "completed")
+
+
+def _deadline_card(html: str) -> str:
+    start = html.index('id="h-deadline"')
+    return html[start:html.index("</section>", start)]
+
+
+@pytest.mark.usefixtures("compiled")
+def test_an_overdue_case_names_the_period_that_ran_out_when_none_runs(login_as, client, make_case, ctx):
+    """The six months ran out and the case went on to the government's approval: the deadline card shows that
+    period's last day, its rule and how long ago it ended, not "no legal deadline is running" beside "overdue"."""
+    case_id = make_case("energy_use", industry="flat_glass")
+    view = case_detail.case_detail(ctx, actor("supervisor"), case_id)
+    login_as("supervisor")
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-09-03T09:00:00+08:00")  # the last day was 09-02
+    card = _deadline_card(client.get(f"/cases/{case_id}").get_data(as_text=True))
+    assert "2026-09-02" in card and "已逾期 1 天" in card and view["deadline_rule"] in card
+    assert "当前无计时中的法定期限" not in card and "是，法定期限已届满" in card
+    timers.advance_clock(ctx, actor("supervisor"), by="P1M")
+    card = _deadline_card(client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True))
+    assert "2026-09-02" in card and "31 days overdue" in card and view["deadline_rule_en"] in card
+    assert "Last day of the period that ran out" in card and "No legal deadline is currently running" not in card
+
+
+@pytest.mark.usefixtures("compiled")
+def test_days_left_are_counted_in_the_singular_and_the_plural_in_english(login_as, client, make_case, ctx):
+    case_id = make_case("energy_use", industry="flat_glass")
+    login_as("supervisor")
+    assert "184 days left" in _deadline_card(client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True))
+    timers.advance_clock(ctx, actor("supervisor"), to="2026-09-01T09:00:00+08:00")
+    card = _deadline_card(client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True))
+    assert "1 day left" in card and "day(s)" not in card
 
 
 def test_a_period_that_ran_out_under_review_is_not_called_both_overdue_and_not(login_as, client, make_case, ctx,

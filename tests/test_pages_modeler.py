@@ -93,16 +93,21 @@ def test_draft_save_load_discard(ctx, login_as):
     assert 'id="draft-notice"' not in owner.get(f"/modeler/{ENV}").get_data(as_text=True)
 
 
+def _with_script_task(ctx) -> str:
+    """The process with its rectification turned into a script task."""
+    hostile = _bpmn(ctx).replace('<bpmn:userTask id="rectify" name="企业整改">',
+                                 '<bpmn:scriptTask id="rectify" name="企业整改"><bpmn:script>'
+                                 "__import__('os').system('id')</bpmn:script>", 1)
+    return hostile.replace("</bpmn:userTask>\n    <bpmn:boundaryEvent id=\"rectify_deadline\"",
+                           "</bpmn:scriptTask>\n    <bpmn:boundaryEvent id=\"rectify_deadline\"", 1)
+
+
 def test_check_names_the_hostile_element(ctx, login_as):
     owner, headers = _owner(login_as)
     good = owner.post(f"/modeler/{ENV}/check", data=_bpmn(ctx).encode(), headers=headers,
                       content_type="application/xml").get_json()
     assert good["valid"] is True and good["errors"] == []
-    hostile = _bpmn(ctx).replace('<bpmn:userTask id="rectify" name="企业整改">',
-                                 '<bpmn:scriptTask id="rectify" name="企业整改"><bpmn:script>'
-                                 "__import__('os').system('id')</bpmn:script>", 1)
-    hostile = hostile.replace("</bpmn:userTask>\n    <bpmn:boundaryEvent id=\"rectify_deadline\"",
-                              "</bpmn:scriptTask>\n    <bpmn:boundaryEvent id=\"rectify_deadline\"", 1)
+    hostile = _with_script_task(ctx)
     answer = owner.post(f"/modeler/{ENV}/check", data=hostile.encode(), headers=headers,
                         content_type="application/xml").get_json()
     assert answer["valid"] is False
@@ -116,6 +121,28 @@ def test_check_names_the_hostile_element(ctx, login_as):
     renamed = owner.post(f"/modeler/{ENV}/check", data=other.encode(), headers=headers,
                          content_type="application/xml").get_json()
     assert renamed["valid"] is False and renamed["errors"][0]["element_id"] == "environmental_copy"
+    assert _versions(ctx) == [1]
+
+
+@pytest.mark.usefixtures("compiled")
+def test_a_check_while_editing_does_not_speak_of_deploying(ctx, login_as):
+    """Only a deploy says "nothing was deployed"; in English each problem reads as a sentence of its own."""
+    owner, headers = _owner(login_as)
+    hostile = _with_script_task(ctx)
+    checked = owner.post(f"/modeler/{ENV}/check", data=hostile.encode(), headers=headers,
+                         content_type="application/xml").get_json()
+    assert checked["valid"] is False and checked["message"] == "BPMN 校验未通过"
+    deployed = owner.post(f"/modeler/{ENV}/deploy", json={"bpmn": hostile, "note": "脚本"}, headers=headers)
+    assert deployed.status_code == 400 and deployed.get_json()["message"] == "BPMN 校验未通过，未部署"
+    owner.get("/lang/en")
+    checked = owner.post(f"/modeler/{ENV}/check", data=hostile.encode(), headers=headers,
+                         content_type="application/xml").get_json()
+    assert checked["message"] == "BPMN validation failed"
+    script = [e["message"] for e in checked["errors"] if e.get("element_id") == "rectify"]
+    assert script and script[0].startswith("Script tasks are not allowed: uploaded processes cannot run code")
+    assert [e["message"] for e in checked["errors"] if not e["message"][:1].isupper()] == []
+    deployed = owner.post(f"/modeler/{ENV}/deploy", json={"bpmn": hostile, "note": "script"}, headers=headers)
+    assert deployed.get_json()["message"] == "BPMN validation failed; nothing was deployed"
     assert _versions(ctx) == [1]
 
 

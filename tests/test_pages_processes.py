@@ -181,7 +181,12 @@ def test_pages_in_english(english, login_as, two_versions):  # noqa: F811
     for url in ("/processes", "/processes/energy_use", "/processes/energy_use/diff?a=1&b=2"):
         page = english.get(url).get_data(as_text=True)
         _assert_english(page)
-    assert "<h1>Process version</h1>" in english.get("/processes").get_data(as_text=True)
+    listing = english.get("/processes").get_data(as_text=True)
+    assert "<h1>Process versions</h1>" in listing
+    assert "(2 versions)" in _row(listing, "process", "energy_use")
+    assert "(1 version)" in _row(listing, "process", "closure_measures") and "(1 versions)" not in listing
+    assert "<h1>Process versions: " in english.get("/processes/energy_use").get_data(as_text=True)
+    assert "<h1>Process version: " in english.get("/processes/closure_measures").get_data(as_text=True)
 
 
 def test_visual_diff_marks_added_and_changed_elements(live_server, page, browser_login, ctx, make_case):

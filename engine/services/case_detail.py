@@ -9,8 +9,8 @@ subprocess runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -23,9 +23,9 @@ from engine.clock import SHANGHAI
 from engine.context import Actor, EngineContext
 from engine.definitions import SpecBundle
 from engine.errors import CapexitError, NotFound
-from engine.models import Case, Definition
+from engine.models import Case, CaseStatus, Definition
 from engine.permissions import may_read_case, may_work_task
-from engine.services import attachments, forms, instances
+from engine.services import attachments, audit, forms, instances
 from engine.step_names import StepName, english_name, named, step_name
 
 CURRENT_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
@@ -164,7 +164,10 @@ def _load_case(session: Session, actor: Actor, case_id: int) -> Case:
 
 
 def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any]:
-    """Everything the case page shows: the contract view plus days left, documents and diagram position."""
+    """Everything the case page shows: the contract view plus days left, documents and diagram position.
+
+    An open overdue case with no running period gets ``expired_deadline`` (last day and rule of the period that ran
+    out, as its ``timer_fired`` event recorded them) and ``days_left`` counted from that last day (negative)."""
     from engine.services.cases import case_view
 
     with ctx.unit_of_work() as session:
@@ -175,6 +178,12 @@ def case_detail(ctx: EngineContext, actor: Actor, case_id: int) -> dict[str, Any
         today = ctx.today(session)
         view["days_left"] = (case.deadline - today).days if case.deadline else None
         view["late"] = case.overdue or case.period_ran_out(today)  # as the board, inboxes and statistics count it
+        view["expired_deadline"] = None
+        if view["late"] and case.deadline is None and case.status == CaseStatus.OPEN:
+            ran_out = audit.expired_deadlines(session, [case.id]).get(case.id)  # as the board and case list show it
+            if ran_out is not None:
+                view["expired_deadline"] = asdict(ran_out)
+                view["days_left"] = (date.fromisoformat(ran_out.last_day) - today).days
         view["definition"] = {"process_id": definition.process_id, "version": definition.version,
                               "name": named(definition.name, definition.name_en)}
         for task in view["open_tasks"]:

@@ -28,12 +28,20 @@ def latest(session: Session, process_id: str) -> Definition | None:
     ).first()
 
 
-def check(ctx: EngineContext, session: Session, data: bytes, filename: str = "upload.bpmn") -> tuple[str, list[str]]:
-    """Run every deploy-time check on BPMN bytes; return (process id, called process ids) or raise."""
+DEPLOY_REFUSED = ("BPMN 校验未通过，未部署", "BPMN validation failed; nothing was deployed")
+CHECK_REFUSED = ("BPMN 校验未通过", "BPMN validation failed")
+
+
+def check(ctx: EngineContext, session: Session, data: bytes, filename: str = "upload.bpmn", *,
+          refusal: tuple[str, str] = DEPLOY_REFUSED) -> tuple[str, list[str]]:
+    """Run every deploy-time check on BPMN bytes; return (process id, called process ids) or raise.
+
+    ``refusal`` heads the problems of the content rules: a check of an edit, deploying nothing, passes
+    ``CHECK_REFUSED``, which does not speak of deploying."""
     tree = defs.read_xml(data)
     problems = defs.lint(tree, forms.known_keys(session), PARTY_CODES)
     if problems:
-        raise DefinitionInvalid("BPMN 校验未通过，未部署", "BPMN validation failed; nothing was deployed", problems)
+        raise DefinitionInvalid(*refusal, problems)
     ids = defs.process_ids(tree)
     if len(ids) != 1:
         raise DefinitionInvalid("每个文件应只定义一个流程", "each file must define exactly one process", [Problem(

@@ -157,7 +157,8 @@ def check_edit(ctx: EngineContext, actor: Actor, process_id: str, data: bytes) -
     _owner_only(actor)
     with ctx.session_factory() as session:
         try:
-            found, _called = deployments.check(ctx, session, data, f"{process_id}.bpmn")
+            found, _called = deployments.check(ctx, session, data, f"{process_id}.bpmn",
+                                               refusal=deployments.CHECK_REFUSED)
             _same_process(data, process_id, found)
         finally:
             session.rollback()

@@ -32,6 +32,12 @@ def lang() -> str:
     return "en" if str(get_locale()).startswith("en") else "zh"
 
 
+def sentence(text: str) -> str:
+    """A message shown as a sentence of its own, its first letter upper-cased: the engine's English messages
+    start lower-case ("script tasks are not allowed"), as the API answers them."""
+    return text[:1].upper() + text[1:]
+
+
 def step_label(step: Any, language: str | None = None) -> str:
     """A step's name in the page's language (or ``language``, which a long list passes once for all its rows): its
     English name (``name_en``) in English when it has one, else its Chinese name (``name``, or ``key`` when
@@ -114,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["submitted"] = submitted
     app.add_template_filter(step_label, "step")
     app.add_template_filter(who, "who")
+    app.add_template_filter(sentence, "sentence")
 
     @app.errorhandler(CapexitError)
     def domain_error(exc: CapexitError):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine.clock import SHANGHAI, iso
 from engine.errors import InvalidInput
@@ -49,8 +51,10 @@ def _labels() -> dict[str, Any]:
         "group_names": {"overdue": _("已逾期"), "week": _("7日内到期"), "month": _("30日内到期"),
                         "later": _("其他")},
         "lang": code,
-        # Words of every board row, translated once per page: gettext per row costs more than the row itself.
-        "row_words": {"case": _("案件 %(id)s"), "days": _("%(n)d 天"), "days_late": _("逾期 %(n)d 天"),
+        # Words of every board row, translated once per page: gettext per row costs more than the row itself
+        # (a count of days once per number of days).
+        "row_words": {"case": _("案件 %(id)s"), "days": cache(lambda n: ngettext("%(num)d 天", "%(num)d 天", n)),
+                      "days_late": cache(lambda n: ngettext("逾期 %(num)d 天", "逾期 %(num)d 天", n)),
                       "overdue": _("已逾期"), "today": _("今日届满"), "expired": _("期限已届满"), "sep": _("、"),
                       "lead": _("牵头") + _("："), "unclaimed": _("未认领")},
     }

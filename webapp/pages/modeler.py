@@ -12,14 +12,17 @@ from engine.errors import DefinitionInvalid, InvalidInput
 from engine.services import drafts
 from webapp.api import request_json
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, sentence
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
 
 def _errors(exc: InvalidInput | DefinitionInvalid) -> dict[str, Any]:
     code = lang()
-    return {"message": exc.message(code), "errors": [p.as_dict(code) for p in drafts.problems_of(exc)]}
+    errors = [p.as_dict(code) for p in drafts.problems_of(exc)]
+    for error in errors:  # each one is a line of the problem list
+        error["message"] = sentence(error["message"])
+    return {"message": sentence(exc.message(code)), "errors": errors}
 
 
 def _labels() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidInput
 from engine.services import migration, versions
 from webapp.extensions import engine_context
-from webapp.pages import current_actor, lang, roles_required
+from webapp.pages import current_actor, lang, roles_required, sentence
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 
@@ -36,7 +36,7 @@ def _labels() -> dict:
         "lang": code, "tz": SHANGHAI,
         "kind": lambda tag: ELEMENT_TYPES.get(tag, (tag, tag))[pick],
         "aspect": lambda name: versions.ASPECT_LABELS.get(name, (name, name))[pick],
-        "reason": lambda problem: problem.message_en if code == "en" else problem.message_zh,
+        "reason": lambda problem: sentence(problem.message_en) if code == "en" else problem.message_zh,
     }
 
 

@@ -1,5 +1,6 @@
 /* Chinese labels for the parts of bpmn-js and its properties panel a process owner sees most.
- * Anything not listed stays English; the page language decides (document.documentElement.lang). */
+ * Anything not listed stays English; the page language decides (document.documentElement.lang).
+ * EN mends the English templates that count without a singular ("1 Errors"). */
 const ZH = {
   'Activate hand tool': '抓手工具',
   'Activate the hand tool': '抓手工具',
@@ -102,9 +103,19 @@ const ZH = {
   'Group': '分组'
 };
 
+function counted(n, one, many) {
+  return `${n} ${String(n) === '1' ? one : many}`;
+}
+
+const EN = {
+  '{errors} Errors, {warnings} Warnings': (r) =>
+    `${counted(r.errors, 'error', 'errors')}, ${counted(r.warnings, 'warning', 'warnings')}`
+};
+
 export default {
   translate: ['value', function(template, replacements) {
     const zh = !(document.documentElement.lang || '').startsWith('en');
+    if (!zh && EN[template] && replacements) { return EN[template](replacements); }
     const text = (zh && ZH[template]) || template;
     return text.replace(/{([^}]+)}/g, (_, key) => (replacements && key in replacements ? replacements[key] : `{${key}}`));
   }]

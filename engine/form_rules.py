@@ -33,6 +33,7 @@ import jsonschema
 from engine.errors import Problem
 from engine.form_english import english_problems
 from engine.form_reads import Read
+from engine.schema_messages import reason_en, reason_zh, shown
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.schema\.json$")
 PROPERTY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -208,6 +209,7 @@ def parse(text: Any) -> tuple[Any, Located | None, list[Problem]]:
 
 
 _TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+_COMPARED = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "type", "enum", "const", "pattern")
 
 
 def _meta_problems(schema: Any, located: Located) -> list[Problem]:
@@ -220,11 +222,14 @@ def _meta_problems(schema: Any, located: Located) -> list[Problem]:
         if path and path[-1] == "type" and error.validator in ("anyOf", "enum", "type"):
             zh, en = f"类型应为 {'、'.join(_TYPES)} 之一", f"a type is one of {', '.join(_TYPES)}"
         else:
-            zh, en = error.message, error.message
+            zh, en = reason_zh(error), reason_en(error)
+            if error.validator in _COMPARED and not isinstance(error.instance, (dict, list)):
+                zh += f"（现为 {shown(error.instance, 'zh')}）"
         if (path, en) in seen:
             continue
         seen.add((path, en))
-        problems.append(located.problem(f"不符合 JSON Schema 2020-12 规范（{json_path(path)}）：{zh}",
+        where = f"「{path[-1]}」" if path else ""
+        problems.append(located.problem(f"{where}不符合 JSON Schema 2020-12 规范：{zh}",
                                         f"not valid JSON Schema 2020-12 at {json_path(path)}: {en}", path))
     return problems
 

@@ -425,3 +425,15 @@ def test_the_extension_may_be_narrowed(ctx):
     schema = schema_of(RECTIFY)
     schema["properties"]["extension_months"].update(maximum=2)
     assert forms.publish(ctx, OWNER, RECTIFY, dumped(schema), "收紧延期上限")["version"] == 2
+
+
+def test_a_schema_error_is_said_in_chinese_once_at_its_place(ctx):
+    """Not jsonschema's English ("-5 is less than the minimum of 0") in the Chinese message, nor the path twice:
+    the problem's field and line carry where it is."""
+    schema = schema_of(RECTIFY)
+    name = "report"
+    schema["properties"][name]["maxLength"] = -5
+    (problem,) = [p for p in refusal(ctx, RECTIFY, dumped(schema)).problems if p.field.endswith("maxLength")]
+    assert problem.message_zh == "「maxLength」不符合 JSON Schema 2020-12 规范：不能小于 0（现为 -5）"
+    assert problem.field == f"$.properties.{name}.maxLength" and problem.line
+    assert "minimum of 0" in problem.message_en

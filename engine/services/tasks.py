@@ -29,6 +29,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pr
 from engine.form_english import ENGLISH, english_name
 from engine.models import AuditEvent, Case, ClockState, Enterprise, OpenTask
 from engine.permissions import may_read_case, may_work_task
+from engine.schema_messages import reason_en, reason_zh
 from engine.services import announcements, annual, audit, forms, instances
 
 MAX_EXTENSION_MONTHS = form_rules.MAX_EXTENSION_MONTHS  # the law's cap; the form editor cannot raise it either
@@ -160,8 +161,8 @@ def validate_form(validator: jsonschema.protocols.Validator, data: dict[str, Any
             continue
         prop = schema.get("properties", {}).get(path, {}) if path else {}
         title = prop.get("title", path)
-        problems.append(Problem(f"「{title}」填写有误：{_zh_reason(error)}",
-                                f"{english_name(prop, path) or 'form'}: {_en_reason(error)}", field=path or None))
+        problems.append(Problem(f"「{title}」填写有误：{reason_zh(error)}",
+                                f"{english_name(prop, path) or 'form'}: {reason_en(error)}", field=path or None))
     return problems
 
 
@@ -192,43 +193,6 @@ def dates_out_of_range(schema: dict[str, Any], data: dict[str, Any], today: date
                                     f"{english_name(prop, name)} cannot be before the case's notice date "
                                     f"({earliest}): got {day}", field=name))
     return problems
-
-
-def _shown(value: Any, lang: str) -> str:
-    """A value of the schema as a message shows it: a boolean as 是/否 (true/false in English), never Python's."""
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else str(value).lower()
-    return str(value)
-
-
-_FORMATS_ZH = {"uri": "应为以 http:// 或 https:// 开头的完整网址", "date": "应为日期（YYYY-MM-DD）"}
-_FORMATS_EN = {"uri": "must be a full web address starting with http:// or https://",
-               "date": "must be a date (YYYY-MM-DD)"}
-
-
-def _zh_reason(error: jsonschema.ValidationError) -> str:
-    reasons = {
-        "enum": lambda: "应为以下之一：" + "、".join(_shown(v, "zh") for v in error.validator_value),
-        "maximum": lambda: f"不能大于 {error.validator_value}",
-        "minimum": lambda: f"不能小于 {error.validator_value}",
-        "exclusiveMaximum": lambda: f"应小于 {error.validator_value}",
-        "exclusiveMinimum": lambda: f"应大于 {error.validator_value}",
-        "type": lambda: f"类型应为 {error.validator_value}",
-        "format": lambda: _FORMATS_ZH.get(error.validator_value, f"格式应为 {error.validator_value}"),
-        "maxLength": lambda: f"长度不能超过 {error.validator_value}",
-        "const": lambda: f"必须为「{_shown(error.validator_value, 'zh')}」",
-    }
-    return reasons.get(error.validator, lambda: error.message)()
-
-
-def _en_reason(error: jsonschema.ValidationError) -> str:
-    """jsonschema's message, except where it would show Python's values (True) or a bare format name."""
-    reasons = {
-        "enum": lambda: "must be one of " + ", ".join(_shown(v, "en") for v in error.validator_value),
-        "format": lambda: _FORMATS_EN.get(error.validator_value, error.message),
-        "const": lambda: f"must be {_shown(error.validator_value, 'en')}",
-    }
-    return reasons.get(error.validator, lambda: error.message)()
 
 
 EXTENSION_FIELDS = ("extension_months", "reason")

@@ -16,24 +16,24 @@ def test_staff_opens_a_case_through_the_intake_form(live_server, page, browser_l
     page.fill("#lookup-code", ENTERPRISE_A)
     page.click("form.lookup button[type=submit]")
     assert page.input_value("#name") == f"企业{ENTERPRISE_A[-4:]}"  # filled in by the server
-    page.select_option("#industry", "coal")
+    assert page.input_value("#industry") == "coal" and page.is_disabled("#industry")  # the register's
+    assert page.get_attribute("#name", "readonly") is not None
     page.select_option("#dimension", "energy_use")
     auto = page.locator("#lead_department option[value='']").inner_text()
     assert "市能源局" in auto  # coal: the energy bureau is proposed
     assert page.locator("#lead_department option[value='environment']").is_hidden() or \
         page.locator("#lead_department option[value='environment']").is_disabled()
-    page.fill("#standard", "GB 29444-2012 煤炭井工开采单位产品能源消耗限额")
     page.fill("#evidence", "2026年2月节能监察报告（济能监〔2026〕3号）")
     page.fill("#measured_values", "原煤生产综合能耗 14.2 kgce/t（限额 ≤ 11.8）")
     page.fill("#equipment", "主井提升机 2 台")
     page.fill("#capacity_tpy", "900000")
     screenshot(page, "intake")
-    page.fill("#credit_code", ENTERPRISE_A[:17] + ("0" if ENTERPRISE_A[17] != "0" else "1"))
-    page.click("#intake-form button[type=submit]")
-    assert "第 18 位校验码错误" in page.locator("#credit_code-error").inner_text()
+    page.click("#intake-form button[type=submit]")  # the standard violated is missing
+    assert page.locator("#standard-error").inner_text()
     assert page.input_value("#capacity_tpy") == "900000"  # the data is kept
+    assert page.input_value("#industry") == "coal" and page.is_disabled("#industry")
     screenshot(page, "intake-error")
-    page.fill("#credit_code", ENTERPRISE_A)
+    page.fill("#standard", "GB 29444-2012 煤炭井工开采单位产品能源消耗限额")
     page.click("#intake-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/cases/\d+$"))
 

@@ -163,6 +163,28 @@ def test_enterprise_lookup_fills_the_form_without_javascript(client, login_as, m
     assert bad.status_code == 400 and "第 18 位校验码错误" in bad.get_data(as_text=True)
 
 
+def test_a_registered_enterprises_details_cannot_be_edited_on_the_intake_page(client, login_as, make_case, ctx):
+    """The register's name, county, industry and address are shown read-only (and sent as shown), also when the
+    form comes back with an error; a typed-over name can therefore not be refused for differing."""
+    make_case("environmental", industry="cement", enterprise=ENTERPRISE_A)
+    login_as("staff", department="industry")
+    html = client.get(f"/cases/enterprise-lookup?code={ENTERPRISE_A}").get_data(as_text=True)
+    assert 'id="registered-note"' in html
+    for field in ("name", "credit_code", "address"):
+        assert re.search(rf'<input id="{field}" name="{field}"[^>]*readonly', html), field
+    for field in ("county", "industry"):
+        assert re.search(rf'<select id="{field}" disabled', html) and f'<input type="hidden" name="{field}"' in html
+    form = _form(client, credit_code=ENTERPRISE_A, name="改过的名称", county="", industry="cement", standard="")
+    again = client.post("/cases/new", data=form).get_data(as_text=True)  # refused: the standard is missing
+    assert f'value="企业{ENTERPRISE_A[-4:]}"' in again and 'value="改过的名称"' not in again
+    assert re.search(r'<input id="name" name="name"[^>]*readonly', again)
+    answer = client.post("/cases/new", data=_form(client, credit_code=ENTERPRISE_A, name=f"企业{ENTERPRISE_A[-4:]}",
+                                                   county="任城区", industry="cement", address=""))
+    assert answer.status_code == 302
+    fresh = client.get("/cases/new").get_data(as_text=True)
+    assert 'id="registered-note"' not in fresh and not re.search(r'<input id="name" name="name"[^>]*readonly', fresh)
+
+
 @pytest.fixture
 def some_cases(make_case):
     code_c = make_credit_code("91370800MA3C00030")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from engine.errors import InvalidInput, PermissionDenied, Problem
 from engine.parties import DIMENSIONS, default_lead
 from engine.services import case_list as listing
-from engine.services import intake
+from engine.services import enterprises, intake
 from webapp.extensions import engine_context
 from webapp.pages import current_actor, lang, roles_required, xlsx_download
 
@@ -57,9 +57,17 @@ def _may_intake() -> bool:
     return True
 
 
+REGISTERED_FIELDS = ("name", "county", "industry", "address")  # the register's, never the intake's to change
+
+
 def _render_intake(values: dict[str, str], errors: dict[str, list[str]] | None = None, status: int = 200,
                    lookup: dict | None = None, lookup_code: str = "", lookup_error: str = ""):
+    """The intake page; an enterprise the register knows shows its registered details, which cannot be edited."""
     dimensions = intake.allowed_dimensions(current_actor())
+    code = intake.valid_code(values.get("credit_code", "").strip())
+    registered = enterprises.registered_for(engine_context(), [code]).get(code) if code else None
+    if registered:
+        values = {**values, "credit_code": code, **{k: registered.get(k) or "" for k in REGISTERED_FIELDS}}
     names = listing.labels(lang())
     proposal = {d: {"default": default_lead(d, "other"), "coal": default_lead(d, "coal"),
                     "leads": DIMENSIONS[d].leads} for d in dimensions}
@@ -67,6 +75,7 @@ def _render_intake(values: dict[str, str], errors: dict[str, list[str]] | None =
         "cases/intake.html", values=values, errors=errors or {}, dimensions=dimensions, names=names,
         proposal=proposal, counties=intake.COUNTIES, leads=intake.lead_departments(), lookup=lookup,
         lookup_code=lookup_code, lookup_error=lookup_error, solid_waste=values.get("solid_waste") == "1",
+        registered=bool(registered),
     ), status
 
 

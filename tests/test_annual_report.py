@@ -18,7 +18,7 @@ from engine.credit_code import make_credit_code
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.models import AnnualReport, AuditEvent, Case, OpenTask
 from engine.services import annual, case_list, cases, deployments, reports, tasks, timers
-from tests.conftest import START_DAY, _dispose, actor
+from tests.conftest import START_DAY, _dispose, actor, csrf_from
 from webapp import create_app
 
 SUPERVISOR = actor("supervisor")
@@ -545,3 +545,26 @@ def test_the_report_list_dates_a_start_in_beijing_time(ctx, login_as, client):
     index = client.get("/reports/annual").get_data(as_text=True)
     row = re.search(r"<tr><td>2026</td>(.*?)</tr>", index, re.S).group(1)
     assert "2026-12-01" in row and "2026-11-30" not in row
+
+
+def test_the_digest_lists_a_departments_late_confirmation(ctx, work, login_as, client):
+    case_id = started(ctx, work)[0]
+    confirm(ctx, case_id, "industry")
+    login_as("supervisor")
+    assert "年度报告确认" not in client.get("/board/digest").get_data(as_text=True)  # not due within 7 days yet
+    clock_to(ctx, "2027-01-05T09:00:00+08:00")
+    digest = client.get("/board/digest").get_data(as_text=True)
+    energy = digest[digest.index('id="dept-energy"'):]
+    energy = energy[:energy.index("</section>")]
+    assert "年度报告确认" in energy and "已逾期 5 天" in energy
+    industry = re.search(r'id="dept-industry".*?</section>', digest, re.S)
+    assert industry is None or "年度报告确认" not in industry.group(0)  # confirmed: nothing to remind
+
+
+def test_moving_the_clock_into_december_says_the_annual_report_started(ctx, login_as, client):
+    login_as("supervisor")
+    page = client.get("/board").get_data(as_text=True)
+    answer = client.post("/board/clock", data={"csrf_token": csrf_from(page), "to": "2026-12-01"},
+                         follow_redirects=True)
+    assert "已启动 2026 年度落后产能退出情况汇总" in answer.get_data(as_text=True)
+    assert [r.year for r in report_rows(ctx)] == [2026]

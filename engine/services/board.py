@@ -388,21 +388,27 @@ def chart_data(ctx: EngineContext, actor: Actor) -> dict[str, Any]:
 
 
 def digest(ctx: EngineContext, actor: Actor, limit: int = 5000) -> tuple[Window, list[dict[str, Any]]]:
-    """Per department, in the order of DOMAIN.md: the overdue items and those due within 7 days it holds or leads."""
+    """Per department, in the order of DOMAIN.md: the overdue items and those due within 7 days it holds or leads,
+    and its confirmation of a running annual report (C-4.2) that is late or due within 7 days."""
+    from engine.services.annual import unconfirmed_departments
+
     may_supervise(actor)
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
         rows = _timer_rows(session, window, _timers(BoardFilter()).where(WaitingTimer.due_at < window.end_of(7))
                            .limit(limit))
         rows += _case_rows(session, _overdue_cases(session, BoardFilter())[:limit], window.today)
+    reports = [r for r in unconfirmed_departments(ctx, actor) if r["due"] and (r["due"] - window.today).days < 7]
     sections = []
     for party in (p for p in PARTIES if p.code != "enterprise"):
         mine = [(row, "holds" if party.code in row.departments else "leads") for row in rows
                 if party.code in row.departments or party.code == row.lead_department]
         overdue = [m for m in mine if m[0].kind == "overdue_case" or (m[0].days_left or 0) < 0]
         due_soon = [m for m in mine if m not in overdue]
-        if overdue or due_soon:
-            sections.append({"department": party.code, "overdue": overdue, "due_soon": due_soon})
+        confirmations = [r for r in reports if r["department"] == party.code]
+        if overdue or due_soon or confirmations:
+            sections.append({"department": party.code, "overdue": overdue, "due_soon": due_soon,
+                             "reports": confirmations})
     return window, sections
 
 

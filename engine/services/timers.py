@@ -49,6 +49,7 @@ class SweepResult:
     conflicts: int = 0
     skipped: int = 0
     failed: list[int] = field(default_factory=list)  # cases whose timers could not be fired (logged; retried next sweep)
+    report_started: int | None = None  # the year of the annual report this sweep started (C-4.2), if any
 
 
 def list_timers(ctx: EngineContext, actor: Actor, limit: int = 1000) -> list[dict[str, Any]]:
@@ -175,11 +176,12 @@ def sweep(ctx: EngineContext, now: datetime | None = None, batch: int = 500) -> 
     however many cases before them cannot be fired (or are held elsewhere), every due timer is
     reached in one sweep.
     """
-    from engine.services.annual import start_due_report
+    from engine.services.annual import due_year, start_due_report
 
     now = now or ctx.now()
-    start_due_report(ctx, now)
     result = SweepResult()
+    if start_due_report(ctx, now) is not None:
+        result.report_started = due_year(now)
     seen: set[int] = set()
     shuffle = random.Random().shuffle
     after: tuple[datetime, int] | None = None
@@ -247,4 +249,4 @@ def advance_clock(ctx: EngineContext, actor: Actor, by: str | None = None, to: s
     set_clock(ctx, actor, target)
     result = sweep(ctx, target)
     return {"now": target.astimezone(SHANGHAI).isoformat(), "fired": result.fired, "cases": result.cases,
-            "failed_cases": result.failed}
+            "failed_cases": result.failed, "report_started": result.report_started}

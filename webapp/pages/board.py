@@ -122,6 +122,8 @@ def advance():
                 now=now, fired=result["fired"], cases=result["cases"]), "success")
     else:
         flash(_("模拟时钟已调至 %(now)s；没有计时器到期。", now=now), "success")
+    if result["report_started"]:
+        flash(_("已启动 %(year)s 年度落后产能退出情况汇总，各有关部门开始确认本部门的关停退出清单。", year=result["report_started"]), "info")
     return redirect(url_for("board.board"), 303)
 
 

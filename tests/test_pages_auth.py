@@ -22,6 +22,14 @@ def test_enterprise_user_lands_on_its_cases(login_as, client):
     assert client.get("/").headers["Location"] == "/cases"
 
 
+def test_an_enterprise_with_a_step_to_take_lands_on_its_inbox(login_as, client, make_case):
+    from tests.conftest import ENTERPRISE_A
+
+    make_case("energy_use", enterprise=ENTERPRISE_A)  # its rectification is open
+    login_as("enterprise", enterprise=ENTERPRISE_A)
+    assert client.get("/").headers["Location"] == "/inbox"
+
+
 def test_wrong_password_is_refused(ctx, client):
     from engine.services import users
 

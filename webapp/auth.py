@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from engine.context import Actor
 from engine.errors import PermissionDenied
 from engine.models import User
-from engine.services import users
+from engine.services import tasks, users
 from webapp.extensions import engine_context
 from webapp.login_limits import limiter
 
@@ -71,7 +71,9 @@ def is_local_path(target: str) -> bool:
 
 
 def landing_url(user: WebUser) -> str:
-    """Where a user lands after signing in."""
+    """Where a user lands after signing in: an enterprise with a step to take lands on its inbox."""
+    if user.role == "enterprise" and tasks.list_tasks(engine_context(), user.actor, limit=1):
+        return url_for("inbox.inbox")
     return url_for(LANDING.get(user.role, "cases.case_list"))
 
 

@@ -48,8 +48,13 @@ def test_owner_edits_previews_and_publishes_a_form(live_server, page, browser_lo
     expect(page.locator("#form-editor")).to_have_attribute("data-state", "ok")
     page.fill("#form-note", "增加联系电话，便于复查时联系企业")
     screenshot(page, "form-editor")
+    page.click("#form-check")  # checking asks nothing
+    page.wait_for_load_state()
+    assert page.dialogs.messages == []
+    page.fill("#form-note", "增加联系电话，便于复查时联系企业")
     page.click("#form-publish")
     page.wait_for_url(re.compile(r"/forms/rectify\.schema\.json/versions"))
+    assert page.dialogs.messages == ["发布后，使用此表单的待办任务立即按新版本填写和校验。确定发布吗？"]
     expect(page.locator('#versions tr[data-version="2"]')).to_contain_text("增加联系电话，便于复查时联系企业")
     expect(page.locator('#versions tr[data-version="2"]')).to_contain_text("最新")
     added = page.locator('#diff-table tr[data-change="added"][data-field="contact_phone"]')

@@ -218,7 +218,9 @@ def test_a_row_repeating_an_earlier_row_is_refused_naming_it_and_created_once(ct
     preview_url = _upload(client, workbook(REPEATED)).headers["Location"]
     html = client.get(preview_url).get_data(as_text=True)
     assert re.findall(r'<tr class="row-error" id="line-(\d+)"', html) == ["5", "9"]
-    assert "与第 2 行重复：同一企业同一设备的同类发现在本表中只能出现一次" in _row_html(html, 9)
+    assert "与第 2 行重复：同一企业、同一类别、同一设备「450m³高炉」的发现在本表中只能出现一次" in _row_html(html, 9)
+    assert "本行未写明涉及设备，无法与第 3 行的同类发现区分" in _row_html(html, 5)
+    assert "<td>450m³高炉</td>" in _row_html(html, 9)  # the equipment, shown
     assert "与第 3 行重复" in _row_html(html, 5)
     assert "创建有效的 6 条" in html
     token = csrf_from(html)
@@ -248,7 +250,7 @@ def _registered_row(row: list, dimension: str | None = None) -> list:
 
 
 def test_a_row_for_an_enterprise_with_a_running_case_of_the_dimension_is_refused(ctx, client, login_as, make_case):
-    running = make_case("energy_use", enterprise=ENTERPRISE_A)
+    running = make_case("energy_use", enterprise=ENTERPRISE_A, finding={"equipment": "450m³高炉"})
     login_as("admin")
     rows = [_registered_row(ROWS[0]), _registered_row(ROWS[0], "技术")]
     preview_url = _upload(client, workbook(rows)).headers["Location"]
@@ -267,7 +269,7 @@ def test_a_case_opened_after_the_preview_is_not_opened_twice_on_confirming(ctx, 
     preview_url = _upload(client, workbook([row])).headers["Location"]
     html = client.get(preview_url).get_data(as_text=True)
     assert "创建有效的 1 条" in html
-    running = make_case("energy_use", enterprise=ENTERPRISE_A)  # someone else opens it meanwhile
+    running = make_case("energy_use", enterprise=ENTERPRISE_A, finding={"equipment": "450 m³ 高炉"})  # someone else opens it meanwhile
     client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
     assert len(_cases(ctx)) == 1
     result = client.get(f"{preview_url}/result").get_data(as_text=True)
@@ -288,13 +290,13 @@ def test_the_preview_and_the_result_show_the_credit_code_as_stored(ctx, client, 
 
 
 def test_the_repeat_and_running_case_errors_in_english(ctx, client, login_as, make_case):
-    running = make_case("energy_use", enterprise=ENTERPRISE_B, industry="cement")
+    running = make_case("energy_use", enterprise=ENTERPRISE_B, industry="cement", finding={"equipment": "2500t/d 熟料线"})
     login_as("admin")
     client.get("/lang/en")
     rows = [ROWS[0], ROWS[0], _registered_row(ROWS[1], "能耗")]
     rows[2][6] = ""  # lead: proposed for the registered industry
     html = client.get(_upload(client, workbook(rows)).headers["Location"]).get_data(as_text=True)
-    assert "repeats row 2: one finding (enterprise, category, equipment) per sheet" in _row_html(html, 3)
+    assert "repeats row 2: one finding (enterprise, category, equipment 450m³高炉) per sheet" in _row_html(html, 3)
     assert "the enterprise already has a running case of this category" in _row_html(html, 4)
     assert f"(case {running}): one finding cannot be opened twice" in _row_html(html, 4)
     assert "与第 2 行重复" not in html and "该企业已有办理中的同类案件" not in html

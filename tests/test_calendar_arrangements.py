@@ -4,6 +4,7 @@ replaces another."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -142,3 +143,45 @@ def test_a_deadline_on_a_day_made_a_working_day_says_why_and_its_history_names_t
 def test_a_swapped_working_day_is_filed_under_the_holiday_it_makes_up_for(ctx, year, festival, workdays):
     periods = {p["name"]: [d.isoformat() for d in p["workdays"]] for p in rest_days.year_overview(ctx, year)["periods"]}
     assert periods.get(festival) == (workdays or [])
+
+
+def _history_rows(html: str, action: str) -> list[str]:
+    return re.findall(rf'<tr data-action="{action}">(.*?)</tr>', html, re.S)
+
+
+def test_the_history_says_why_a_deadline_was_settled_again(ctx, make_case, case_ending_in_2027, login_as, client):
+    """Entering and withdrawing a year, and removing a correction, each say so in the history of the cases they
+    touch, on the case page and on the task page alike."""
+    rest_days.enter_arrangements(ctx, ADMIN, 2027, NOTICE)
+    rest_days.withdraw_arrangements(ctx, ADMIN, 2027)
+    login_as("supervisor")
+    entered, withdrawn = (re.sub(r"\s+", " ", row) for row in
+                          _history_rows(client.get(f"/cases/{case_ending_in_2027}").get_data(as_text=True),
+                                        "deadline_redated"))
+    assert f"2027年放假安排已按 {NOTICE} 录入，期限不再按推定计算" in entered and "届满日不变：2027-05-25" in entered
+    assert f"撤回 2027 年放假安排的录入（{NOTICE}），期限重新按推定计算" in withdrawn
+    assert "→" not in entered  # the last day did not move
+    task_id = cases.get_case(ctx, SUPERVISOR, case_ending_in_2027)["open_tasks"][0]["id"]
+    task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert f"2027年放假安排已按 {NOTICE} 录入" in task_page
+
+
+def test_removing_a_correction_says_so_with_the_grounds_it_had(ctx, make_case, login_as, client):
+    timers.set_clock(ctx, ADMIN, parse_instant("2026-03-05T09:00:00+08:00"))
+    case_id = make_case("energy_use")  # last day Saturday 2026-09-05, so Monday 09-07
+    rest_days.set_rest_day(ctx, ADMIN, date(2026, 9, 5), working=True, note="调休上班")
+    rest_days.clear_rest_day(ctx, ADMIN, date(2026, 9, 5))
+    login_as("supervisor")
+    rows = _history_rows(client.get(f"/cases/{case_id}").get_data(as_text=True), "deadline_redated")
+    removed = re.sub(r"\s+", " ", rows[-1])
+    assert "删除 2026-09-05 的更正（原依据：调休上班）" in removed and "新届满日：2026-09-07" in removed
+    assert "更正依据" not in removed
+
+
+def test_a_year_entered_is_no_longer_called_unpublished(ctx, login_as, client):
+    rest_days.enter_arrangements(ctx, ADMIN, 2027, NOTICE)
+    login_as("admin")
+    page_2027 = client.get("/admin/calendar?year=2027").get_data(as_text=True)
+    assert 'id="arrangements-entered"' in page_2027 and "2027年放假安排尚未公布" not in page_2027
+    timers.set_clock(ctx, ADMIN, parse_instant("2026-11-25T09:00:00+08:00"))
+    assert "2027年放假安排尚未公布" not in client.get("/admin/calendar?year=2026").get_data(as_text=True)

@@ -46,10 +46,18 @@ def test_administrators_are_asked_before_what_they_cannot_take_back(ctx, login_a
                _questions(client.get(f"/admin/enterprises/{code}").get_data(as_text=True)).values())
 
 
-def test_publishing_a_form_asks_first_and_a_new_form_does_not(login_as, client):
+def _button_question(html: str, button_id: str) -> str | None:
+    tag = re.search(rf'<button\b[^>]*id="{button_id}"[^>]*>', html).group(0)
+    question = re.search(r'data-confirm="([^"]+)"', tag)
+    return question.group(1) if question else None
+
+
+def test_publishing_a_form_asks_first_checking_it_does_not_nor_creating_one(login_as, client):
     login_as("owner")
-    assert "publish-form" in _questions(client.get("/forms/rectify.schema.json").get_data(as_text=True))
-    assert "publish-form" not in _questions(client.get("/forms/new").get_data(as_text=True))
+    page = client.get("/forms/rectify.schema.json").get_data(as_text=True)
+    assert "确定发布吗" in _button_question(page, "form-publish")
+    assert _button_question(page, "form-check") is None and "publish-form" not in _questions(page)
+    assert _button_question(client.get("/forms/new").get_data(as_text=True), "form-publish") is None
 
 
 def test_questions_are_in_english_in_english(login_as, client):

@@ -122,6 +122,19 @@ def test_a_second_open_case_of_the_same_finding_is_refused_naming_the_running_on
     assert second_furnace.status_code == 302 and _count(ctx) == 3
 
 
+def test_a_finding_that_names_its_equipment_opens_beside_a_running_case_that_named_none(ctx, client, login_as,
+                                                                                        make_case):
+    """The running case cannot be mended from the intake page, so it does not block a finding named otherwise."""
+    running = make_case("energy_use", enterprise=GOOD_CODE)  # no equipment recorded
+    login_as("staff", department="industry")
+    unnamed = client.post("/cases/new", data=_form(client, name=f"企业{GOOD_CODE[-4:]}", county="任城区",
+                                                   address="", equipment=""))
+    assert unnamed.status_code == 400
+    assert f"已有办理中的同类案件（案件 {running}），本次未写明涉及设备，无法与之区分" in unnamed.get_data(as_text=True)
+    named = client.post("/cases/new", data=_form(client, name=f"企业{GOOD_CODE[-4:]}", county="任城区", address=""))
+    assert named.status_code == 302 and _count(ctx) == 2
+
+
 def test_the_api_still_opens_a_second_case_of_the_same_dimension(ctx, client, login_as, api_token):
     """An outside system's finding is never lost: the API keeps the contract's 201 (two furnaces, two findings)."""
     headers = api_token("staff", department="industry")

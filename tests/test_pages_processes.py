@@ -118,6 +118,7 @@ def test_owner_migrates_a_case_and_sees_why_another_cannot(two_versions, login_a
     assert "迁移流程版本" in case_page and 'data-action="case_migrated"' in case_page
     migrated = re.search(r'<tr data-action="case_migrated">(.*?)</tr>', case_page, re.S).group(1)
     assert "流程版本：v1 → v2" in migrated and "迁移说明：规则修订" in migrated  # what moved, and why
+    assert "新版本说明：增加法制审核" in migrated and "被调用流程" not in migrated  # no called process moved
     again = client.post(f"/processes/energy_use/cases/{two_versions['at_close']}/migrate",
                         data={"csrf_token": csrf_from(after), "version": 2})
     assert again.status_code == 400

@@ -126,7 +126,7 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
         line, values = row["line"], row["values"]
         checked = intake.check_values(actor, values, register=register)
         request = checked.request
-        problems = [repeat_problem(repeats[line])] if line in repeats else []
+        problems = [repeat_problem(repeats[line], str(values.get("equipment") or ""))] if line in repeats else []
         key = keys[line]
         if key in running:
             problems.append(cases.running_case_problem(running[key], str(values.get("equipment") or "")))
@@ -150,17 +150,23 @@ def repeated_rows(rows: list[dict[str, Any]]) -> dict[int, int]:
         if key is None:
             continue
         seen = earlier.setdefault(key[:2], [])
-        first = next((line for equipment, line in seen if cases.same_finding(equipment, key[2])), None)
+        first = next((line for equipment, line in seen if cases.same_finding(key[2], equipment)), None)
         if first is not None:
             repeats[row["line"]] = first
         seen.append((key[2], row["line"]))
     return repeats
 
 
-def repeat_problem(first_line: int) -> Problem:
-    """The refusal of a row that repeats an earlier row's enterprise and dimension, naming that row."""
-    return Problem(f"与第 {first_line} 行重复：同一企业同一设备的同类发现在本表中只能出现一次",
-                   f"repeats row {first_line}: one finding (enterprise, category, equipment) per sheet")
+def repeat_problem(first_line: int, equipment: str = "") -> Problem:
+    """The refusal of a row that repeats an earlier row's finding, naming that row and the equipment."""
+    named = equipment.strip()
+    if named:
+        return Problem(f"与第 {first_line} 行重复：同一企业、同一类别、同一设备「{named}」的发现在本表中只能出现一次",
+                       f"repeats row {first_line}: one finding (enterprise, category, equipment {named}) per sheet")
+    return Problem(f"与第 {first_line} 行重复：本行未写明涉及设备，无法与第 {first_line} 行的同类发现区分；"
+                   "另一条生产线、另一台设备或另一种产品，请在“涉及设备”中写明",
+                   f"repeats row {first_line}: this row names no equipment, so it cannot be told apart from the "
+                   f"finding of row {first_line}; for another line, furnace or product, name it under equipment")
 
 
 def _against_earlier_row(earlier: dict[str, tuple[int, dict[str, str]]], line: int,
@@ -273,7 +279,8 @@ def create_from_batch(ctx: EngineContext, actor: Actor, folder: Path, token: str
         repeats = repeated_rows(batch["rows"])  # checked again: the preview may be stale or never seen
         for done, row in enumerate(pending[:limit] if limit is not None else pending, start=1):
             line = row["line"]
-            results[str(line)] = (_refused([repeat_problem(repeats[line])]) if line in repeats
+            results[str(line)] = (_refused([repeat_problem(repeats[line], str(row["values"].get("equipment") or ""))])
+                                  if line in repeats
                                   else create_row(ctx, actor, row["values"]))
             if done % 20 == 0:
                 _write(path, batch)

@@ -50,10 +50,11 @@ def finding_key(equipment: Any) -> str:
     return "".join(equipment.split()).lower() if isinstance(equipment, str) else ""
 
 
-def same_finding(equipment: str, other: str) -> bool:
-    """Whether two findings of one enterprise and dimension may be the same one (``finding_key`` values): the same
-    equipment, or one that names none, which cannot be told apart from any."""
-    return equipment == other or not equipment or not other
+def same_finding(new: str, earlier: str) -> bool:
+    """Whether a new finding of an enterprise and dimension may be the same as an earlier one (``finding_key``
+    values): the same equipment, or a new one that names none, which cannot be told apart. A new finding that names
+    its equipment is another one beside an earlier finding that named none (that one cannot be mended here)."""
+    return new == earlier or not new
 
 
 def running_cases(session: Session, keys: Iterable[FindingKey]) -> dict[FindingKey, list[int]]:
@@ -78,12 +79,15 @@ def running_case_problem(case_ids: list[int], equipment: str = "") -> Problem:
     """The refusal of a second open case of one finding, naming the running ones (field ``finding.equipment``)."""
     zh, en = "、".join(str(i) for i in case_ids), ", ".join(str(i) for i in case_ids)
     named = equipment.strip()
-    return Problem(f"该企业{f'「{named}」' if named else ''}已有办理中的同类案件（案件 {zh}）：同一发现不能重复立案；"
+    if named:
+        return Problem(f"该企业「{named}」已有办理中的同类案件（案件 {zh}）：同一发现不能重复立案",
+                       f"the enterprise already has a running case of this category for {named} (case {en}): one "
+                       "finding cannot be opened twice", field="finding.equipment")
+    return Problem(f"该企业已有办理中的同类案件（案件 {zh}），本次未写明涉及设备，无法与之区分：同一发现不能重复立案；"
                    "另一条生产线、另一台设备或另一种产品，请在“涉及设备”中写明",
-                   f"the enterprise already has a running case of this category{f' for {named}' if named else ''} "
-                   f"(case {en}): one finding cannot be opened twice; for another line, furnace or product, name it "
-                   "under equipment concerned",
-                   field="finding.equipment")
+                   f"the enterprise already has a running case of this category (case {en}) and this finding names no "
+                   "equipment, so it cannot be told apart: one finding cannot be opened twice; for another line, "
+                   "furnace or product, name it under equipment concerned", field="finding.equipment")
 
 
 def _validated(request: NewCase) -> dict[str, str]:

@@ -300,6 +300,7 @@ def _migrate(ctx: EngineContext, session: Session, actor: Actor, case: Case, tar
     instances.save(session, case, plan.workflow, plan.bundle, now)
     instances.audit(session, case.id, now, actor.username, "case_migrated", process_id=target.process_id,
                     from_version=plan.current.version, to_version=target.version, by=actor.username, note=note,
+                    version_note=target.note or None,
                     called=called_versions)
     return {"case_id": case.id, "process_id": target.process_id, "from_version": plan.current.version,
             "to_version": target.version, "version": case.version}

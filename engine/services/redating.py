@@ -40,9 +40,10 @@ from engine.services import instances
 
 
 def redate_running(ctx: EngineContext, session: Session, day: date, before: RestDayCalendar,
-                   after: RestDayCalendar, now: datetime, actor: Actor, grounds: str = "") -> list[int]:
+                   after: RestDayCalendar, now: datetime, actor: Actor, grounds: str = "",
+                   cause: str = "rest_day_set") -> list[int]:
     """Settle again, under ``after``, the running deadlines a correction of ``day`` changes (each case's history
-    names the correction's ``grounds``); returns the case ids."""
+    names the ``cause``, the correction made or removed, and its ``grounds``); returns the case ids."""
     settled = before.next_working_day(day)
     extended_until = before.next_working_day(add_months(settled, MAX_EXTENSION_MONTHS))
     candidates = session.scalars(
@@ -50,17 +51,18 @@ def redate_running(ctx: EngineContext, session: Session, day: date, before: Rest
             Case.deadline <= settled,
             sa.and_(Case.deadline <= extended_until, Case.deadline_rule.contains(EXTENSION_MARK))))
         .order_by(Case.id)).all()
-    return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, day, grounds)]
+    return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, day, grounds, cause)]
 
 
 def redate_year(ctx: EngineContext, session: Session, year: int, after: RestDayCalendar, now: datetime,
-                actor: Actor, grounds: str = "") -> list[int]:
+                actor: Actor, grounds: str = "", cause: str = "arrangements_entered") -> list[int]:
     """Settle again, under ``after``, the running deadlines whose last day falls in ``year`` (its arrangements were
     entered, or taken back); returns the ids of the cases whose deadline or rule changed."""
     candidates = session.scalars(
         sa.select(Case).where(Case.status == CaseStatus.OPEN, Case.deadline >= date(year, 1, 1),
                               Case.deadline <= date(year, 12, 31)).order_by(Case.id)).all()
-    return [case.id for case in candidates if _redate(ctx, session, case, after, now, actor, grounds=grounds)]
+    return [case.id for case in candidates
+            if _redate(ctx, session, case, after, now, actor, grounds=grounds, cause=cause, year=year)]
 
 
 def resettle_all(ctx: EngineContext, actor: Actor) -> list[int]:
@@ -80,7 +82,8 @@ def resettle_all(ctx: EngineContext, actor: Actor) -> list[int]:
 
 
 def _redate(ctx: EngineContext, session: Session, case: Case, calendar: RestDayCalendar, now: datetime,
-            actor: Actor, day: date | None = None, grounds: str = "") -> bool:
+            actor: Actor, day: date | None = None, grounds: str = "", cause: str | None = None,
+            year: int | None = None) -> bool:
     """Settle the case's running deadline again under ``calendar`` (only if ``day``, when given, lies between its
     own last day and its settled one), save and audit it; whether it moved."""
     if case.status != CaseStatus.OPEN:
@@ -99,5 +102,5 @@ def _redate(ctx: EngineContext, session: Session, case: Case, calendar: RestDayC
     instances.save(session, case, workflow, bundle, now)
     instances.audit(session, case.id, now, actor.username, "deadline_redated", day=day.isoformat() if day else None,
                     deadline_before=old.last_day.isoformat(), deadline=new.last_day.isoformat(), timers=timers,
-                    rule=new.rule, rule_en=new.rule_en, grounds=grounds or None)
+                    rule=new.rule, rule_en=new.rule_en, grounds=grounds or None, cause=cause, year=year)
     return True

@@ -86,7 +86,7 @@ def _corrected(ctx: EngineContext, session: Session, actor: Actor, day: date, be
     """Audit a correction with the running deadlines it moved (settled again in the same transaction, each
     naming the correction's ``grounds``)."""
     now = ctx.now(session)
-    moved = redate_running(ctx, session, day, before, ctx.calendar(session), now, actor, grounds)
+    moved = redate_running(ctx, session, day, before, ctx.calendar(session), now, actor, grounds, action)
     audit(session, None, now, actor.username, action, day=day.isoformat(), **detail, redated_cases=moved)
     return moved
 
@@ -131,7 +131,7 @@ def withdraw_arrangements(ctx: EngineContext, actor: Actor, year: int) -> list[i
         session.delete(held)
         session.flush()
         now = ctx.now(session)
-        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor, held.notice)
+        moved = redate_year(ctx, session, year, ctx.calendar(session), now, actor, held.notice, "arrangements_withdrawn")
         audit(session, None, now, actor.username, "arrangements_withdrawn", year=year, notice=held.notice,
               redated_cases=moved)
         return moved
@@ -214,5 +214,5 @@ def year_overview(ctx: EngineContext, year: int) -> dict[str, Any]:
                     "published_en": published.reason_en(d)}
                    for d, working in sorted(effective.overrides.items()) if d.year == year]
     return {"year": year, "today": today, "published": published.has_arrangements(year), "entered": entered,
-            "arranged": effective.has_arrangements(year), "next_published": published.has_arrangements(year + 1),
+            "arranged": effective.has_arrangements(year), "next_arranged": effective.has_arrangements(year + 1),
             "periods": periods, "workdays": workdays, "corrections": corrections}

@@ -84,7 +84,7 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
         "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"], view["case"]["notice_date"]), errors=errors or {},
         heading=form_heading(view["form"], language),
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
-        actor=current_actor(), title=step_label(view),
+        actor=current_actor(), title=step_label(view), party=party_name, dimensions=DIMENSIONS, industries=INDUSTRIES,
     ), status
 
 

@@ -241,6 +241,45 @@ def test_a_deadline_a_step_sets_is_explained_in_english_by_the_steps_english_nam
     assert not CHINESE.search(case["deadline_rule_en"]) and "排查认定淘汰类项目（C-2.6）" in case["deadline_rule"]
 
 
+def test_no_english_text_hedges_a_plural_with_s_in_brackets():
+    hedged = [_singular(m.id) for m in _read_catalogue() if m.id and any("(s)" in t for t in _forms(m.string))]
+    assert not hedged, hedged  # one count: ngettext ("1 case", "10 cases"); two counts: worded so each reads right
+
+
+def test_counts_on_the_pages_read_as_english_plurals(english, login_as, make_case, work):
+    from tests.conftest import ENTERPRISE_B, csrf_from
+
+    make_case("energy_use", enterprise=ENTERPRISE_A)
+    make_case("energy_use", enterprise=ENTERPRISE_B)
+    phase_out = make_case("phase_out", enterprise=ENTERPRISE_A)
+    work(phase_out, "screen_item", {"catalogue_item": "淘汰类 第1项", "exit_method": "seal_equipment",
+                                    "exit_deadline": "2026-04-15"})  # within the board's eight weeks
+
+    def page_of(url: str, role: str, **who: str) -> str:
+        login_as(role, **who)
+        english.get("/lang/en")
+        page = english.get(url).get_data(as_text=True)
+        english.post("/logout", data={"csrf_token": csrf_from(page)})
+        return page
+
+    assert "2 open tasks<" in page_of("/inbox", "enterprise", enterprise=ENTERPRISE_A)
+    assert "1 open task<" in page_of("/inbox", "enterprise", enterprise=ENTERPRISE_B)
+    assert "3 cases<" in page_of("/cases", "supervisor")
+    assert "1 case<" in page_of("/cases?dimension=phase_out", "supervisor")
+    board = page_of("/board", "supervisor")
+    assert 'title="1 deadline falls on this day">1 item</a>' in board
+    login_as("admin")
+    english.get("/lang/en")
+    token = csrf_from(english.get("/admin/calendar?year=2027").get_data(as_text=True))
+    calendar = english.post("/admin/calendar", data={"csrf_token": token, "day": "2027-03-01", "kind": "rest",
+                                                      "note": "test"}, follow_redirects=True).get_data(as_text=True)
+    calendar = html.unescape(calendar)
+    assert 'Correction saved: 2027-03-01 is set as "Rest day"' in calendar
+    assert "the running deadlines of 0 cases were calculated again." in calendar
+    assert "1 correction already entered for this year." in calendar
+    assert "(s)" not in board + calendar
+
+
 def test_chinese_stays_the_default(client, compiled, login_as):
     login_as("staff", department="industry")
     page = client.get("/inbox").get_data(as_text=True)

@@ -207,6 +207,23 @@ def test_widgets_for_booleans_dates_numbers_and_urls(make_case, login_as, client
     assert "max=" not in field_block(html, "dismantle_deadline")  # a deadline lies ahead
 
 
+@pytest.mark.parametrize(("dimension", "lead", "key", "name"), [
+    ("safety", "emergency", "order_suspension", "rectify_until"),
+    ("phase_out", "industry", "screen_item", "exit_deadline"),
+    ("technology", "industry", "assess_dismantling", "dismantle_deadline"),
+])
+def test_a_date_that_sets_a_deadline_starts_tomorrow(make_case, login_as, client, ctx, dimension, lead, key, name):
+    case_id = make_case(dimension, lead=lead)  # notice 2026-03-02
+    timers.advance_clock(ctx, actor("supervisor"), by="P10D")
+    task = open_task(ctx, case_id, key)
+    login_as("staff", department=lead)
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    date_input = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+    assert 'min="2026-03-13"' in date_input and "max=" not in date_input  # the server refuses 2026-03-12
+    answer = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_from(page), name: "2026-03-12"})
+    assert answer.status_code == 400 and "2026-03-12 应晚于今天" in field_block(answer.get_data(as_text=True), name)
+
+
 def test_a_date_of_what_has_happened_lies_between_the_notice_and_today(make_case, login_as, client, ctx):
     from engine.services import timers
 

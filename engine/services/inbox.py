@@ -284,6 +284,7 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
             "name": named(definition.name, definition.name_en)}}
         view["history"] = _history(ctx, session, bundle, case.id)
         today = view["today"] = ctx.today(session)
+        view["deadline_fields"] = sorted(bundle.field_timers())  # dates that set a deadline: after today
         view["due_date"] = date.fromisoformat(view["due"]) if view["due"] else None
         view["days_left"] = (view["due_date"] - today).days if view["due_date"] else None
         view["urgency"] = urgency(view["due_date"], today)

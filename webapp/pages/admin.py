@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine.clock import SHANGHAI
 from engine.errors import InvalidInput, invalid
@@ -231,8 +232,10 @@ def add_correction():
                                        note=form["note"])
     except InvalidInput as exc:
         return _calendar_page(form, _errors(exc), 400)
-    flash(_("已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=day.isoformat(), n=len(moved),
-            kind=_("工作日") if form["kind"] == "working" else _("休息日")), "info")
+    flash(ngettext("已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历；正在计时的期限中有 %(num)d 件案件据此重新计算。",
+                   "已保存更正：%(day)s 设为%(kind)s。此后计算的期限按更正后的日历；正在计时的期限中有 %(num)d 件案件据此重新计算。",
+                   len(moved), day=day.isoformat(), kind=_("工作日") if form["kind"] == "working" else _("休息日")),
+          "info")
     return redirect(url_for("admin.calendar", year=day.year))
 
 
@@ -244,7 +247,8 @@ def enter_arrangements(year: int):
         moved = rest_days.enter_arrangements(engine_context(), current_actor(), year, form["notice"])
     except InvalidInput as exc:
         return _calendar_page(form, _errors(exc), 400, year=year)
-    flash(_("已确认 %(year)s 年放假安排录入完毕；正在计时的期限中有 %(n)d 件案件据此重新计算。", year=year, n=len(moved)), "info")
+    flash(ngettext("已确认 %(year)s 年放假安排录入完毕；正在计时的期限中有 %(num)d 件案件据此重新计算。",
+                   "已确认 %(year)s 年放假安排录入完毕；正在计时的期限中有 %(num)d 件案件据此重新计算。", len(moved), year=year), "info")
     return redirect(url_for("admin.calendar", year=year))
 
 
@@ -252,7 +256,8 @@ def enter_arrangements(year: int):
 @roles_required("admin")
 def withdraw_arrangements(year: int):
     moved = rest_days.withdraw_arrangements(engine_context(), current_actor(), year)
-    flash(_("已撤回 %(year)s 年放假安排的录入；正在计时的期限中有 %(n)d 件案件据此重新计算。", year=year, n=len(moved)), "info")
+    flash(ngettext("已撤回 %(year)s 年放假安排的录入；正在计时的期限中有 %(num)d 件案件据此重新计算。",
+                   "已撤回 %(year)s 年放假安排的录入；正在计时的期限中有 %(num)d 件案件据此重新计算。", len(moved), year=year), "info")
     return redirect(url_for("admin.calendar", year=year))
 
 
@@ -261,7 +266,9 @@ def withdraw_arrangements(year: int):
 def remove_correction(day: str):
     parsed = _parse_day(day)
     moved = rest_days.clear_rest_day(engine_context(), current_actor(), parsed)
-    flash(_("已删除 %(day)s 的更正，恢复按国务院公布的安排计算；正在计时的期限中有 %(n)d 件案件据此重新计算。", day=parsed.isoformat(), n=len(moved)), "info")
+    flash(ngettext("已删除 %(day)s 的更正，恢复按国务院公布的安排计算；正在计时的期限中有 %(num)d 件案件据此重新计算。",
+                   "已删除 %(day)s 的更正，恢复按国务院公布的安排计算；正在计时的期限中有 %(num)d 件案件据此重新计算。", len(moved),
+                   day=parsed.isoformat()), "info")
     return redirect(url_for("admin.calendar", year=parsed.year))
 
 

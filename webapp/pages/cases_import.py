@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine.errors import InvalidInput
 from engine.services import bulk_import, intake
@@ -111,7 +111,7 @@ def import_result(token: str):
     batch = bulk_import.load_batch(_folder(), current_actor().username, token)
     done = bulk_import.progress(batch)
     if not done["finished"]:
-        message = _("还有 %(n)s 行尚未处理", n=done["total"] - done["done"])
+        message = ngettext("还有 %(num)s 行尚未处理", "还有 %(num)s 行尚未处理", done["total"] - done["done"])
     else:
         message = ""
     return render_template("cases/import_result.html", token=token, done=done, filename=batch["filename"],

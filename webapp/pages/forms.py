@@ -3,7 +3,7 @@
 Input names are the schema's property names (the contract). The server's validation
 (``engine.services.tasks.complete_task``, with ``jsonschema``) is the check; the HTML
 attributes rendered here (required, min, max, maxlength; today as a ``max`` for a date field
-marked ``x-notAfterToday``) only help the browser. In English, titles, help and choice labels come from the
+marked ``x-notAfterToday``, tomorrow as a ``min`` for a date that sets a deadline) only help the browser. In English, titles, help and choice labels come from the
 schema's ``x-en`` overlay (``engine.form_english``), each falling back to the Chinese text.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -86,9 +86,10 @@ def conditional_requirements(schema: Mapping[str, Any]) -> dict[str, tuple[str, 
 
 
 def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date | None = None,
-                earliest: date | None = None) -> list[FormField]:
+                earliest: date | None = None, deadlines: Collection[str] = ()) -> list[FormField]:
     """The inputs of a form, in the schema's property order; ``today`` (the engine clock's) and ``earliest`` (the
-    case's notice date) bound the dates of what has happened."""
+    case's notice date) bound the dates of what has happened; a date field named in ``deadlines`` (a timer's field
+    rule) starts the day after ``today``, as the server refuses today or earlier."""
     if not schema:
         return []
     required = set(schema.get("required", []))
@@ -120,6 +121,8 @@ def form_fields(schema: Mapping[str, Any] | None, lang: str = "zh", today: date 
             happened = prop.get(NOT_AFTER_TODAY) is True
             out.attrs = {"max": today.isoformat() if today and happened else None,
                          "min": earliest.isoformat() if earliest and happened else None}
+            if today and name in deadlines:
+                out.attrs["min"] = (today + timedelta(days=1)).isoformat()
         elif fmt == "uri":  # the browser's hint of the server's rule (``engine.form_formats``)
             out.widget = "url"
             out.attrs = {"maxlength": prop.get("maxLength"), "pattern": WEB_ADDRESS_PATTERN,

@@ -80,8 +80,9 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
                  headline: str | None = None, values: Any = None, notice: str | None = None, status: int = 200):
     view = inbox_service.task_page(engine_context(), current_actor(), task_id)
     language = lang()
+    fields = form_fields(view["form"], language, view["today"], view["case"]["notice_date"], view["deadline_fields"])
     return render_template(
-        "inbox/task.html", task=view, fields=form_fields(view["form"], language, view["today"], view["case"]["notice_date"]), errors=errors or {},
+        "inbox/task.html", task=view, fields=fields, errors=errors or {},
         heading=form_heading(view["form"], language),
         general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
         actor=current_actor(), title=step_label(view), party=party_name, dimensions=DIMENSIONS, industries=INDUSTRIES,

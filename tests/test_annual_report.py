@@ -557,6 +557,7 @@ def test_the_digest_lists_a_departments_late_confirmation(ctx, work, login_as, c
     energy = digest[digest.index('id="dept-energy"'):]
     energy = energy[:energy.index("</section>")]
     assert "年度报告确认" in energy and "已逾期 5 天" in energy
+    assert re.search(r'<span class="badge due-late">已逾期 1</span>', energy)  # the heading counts it
     industry = re.search(r'id="dept-industry".*?</section>', digest, re.S)
     assert industry is None or "年度报告确认" not in industry.group(0)  # confirmed: nothing to remind
 

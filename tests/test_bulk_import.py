@@ -321,3 +321,12 @@ def test_another_furnace_of_the_same_enterprise_is_another_finding(ctx, client, 
     assert "创建有效的 2 条" in html and "与第 2 行重复" not in html
     client.post(f"{preview_url}/confirm", data={"csrf_token": csrf_from(html)})
     assert _cases(ctx).count(("济宁甲钢铁有限公司", "energy_use", "industry")) == 2
+
+
+def test_the_preview_shows_a_registered_enterprises_county_and_a_plain_valid_badge(ctx, client, login_as, make_case):
+    make_case("technology", enterprise=ENTERPRISE_A)  # registered in 任城区
+    login_as("admin")
+    client.get("/lang/en")
+    html = client.get(_upload(client, workbook([_registered_row(ROWS[0])])).headers["Location"]).get_data(as_text=True)
+    row = _row_html(html, 2)
+    assert "任城区" in row and '<span class="badge due-ok">Valid</span>' in row

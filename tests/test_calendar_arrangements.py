@@ -92,12 +92,16 @@ def test_a_correction_needs_grounds_a_change_and_a_free_day(ctx):
         rest_days.set_rest_day(ctx, ADMIN, date(2027, 1, 24), working=False, note="改为休息")
     assert _problem(refused)[0] == "day" and "调休上班" in _problem(refused)[1]
     assert rest_days.list_rest_days(ctx) == [{"day": "2027-01-24", "working": True, "note": "调休上班"}]
+    with pytest.raises(InvalidInput) as refused:  # nothing to remove
+        rest_days.clear_rest_day(ctx, ADMIN, date(2027, 1, 25))
+    assert _problem(refused) == ("day", "2027-01-25 没有更正，无需删除")
 
 
 def test_the_calendar_page_enters_and_withdraws_a_years_arrangements(login_as, client, case_ending_in_2027, ctx):
     login_as("admin")
     page = client.get("/admin/calendar?year=2027").get_data(as_text=True)
     assert "录入完毕前，最后一日落在本年的期限都标注“按推定计算”。" in page
+    assert 'id="estimated-table"' in page and "随系统发布的节假日数据" not in page  # the table is no notice's
     token = csrf_from(page)
     refused = client.post("/admin/calendar/2027/entered", data={"csrf_token": token, "notice": ""})
     assert refused.status_code == 400 and "请填写公布放假安排的通知文号" in refused.get_data(as_text=True)

@@ -320,7 +320,7 @@ def test_a_calendar_correction_moves_new_and_running_deadlines_and_removal_resto
     assert _audit(ctx, "rest_day_set")[0] | {"redated_cases": [running]} == _audit(ctx, "rest_day_set")[0]
     history = client.get(f"/cases/{running}").get_data(as_text=True)
     row = re.search(r'<tr data-action="deadline_redated">(.*?)</tr>', history, re.S).group(1)
-    assert "期限按更正后的休息日重新计算" in row and "2026-09-02 → 2026-09-03" in row and "新届满日：2026-09-03" in row
+    assert "期限按更正后的休息日日历重新计算" in row and "2026-09-02 → 2026-09-03" in row and "新届满日：2026-09-03" in row
 
     answer = client.post("/admin/calendar/2026-09-02/remove", data={"csrf_token": _token(client, "/admin/calendar")},
                          follow_redirects=True)

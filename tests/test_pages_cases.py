@@ -135,6 +135,17 @@ def test_a_finding_that_names_its_equipment_opens_beside_a_running_case_that_nam
     assert named.status_code == 302 and _count(ctx) == 2
 
 
+def test_a_refusal_names_every_running_case_it_cannot_tell_apart(ctx, client, login_as, make_case):
+    first = make_case("energy_use", enterprise=GOOD_CODE, finding={"equipment": "1号高炉"})
+    second = make_case("energy_use", enterprise=GOOD_CODE, finding={"equipment": "2号高炉"})
+    login_as("staff", department="industry")
+    client.get("/lang/en")
+    answer = client.post("/cases/new", data=_form(client, name=f"企业{GOOD_CODE[-4:]}", county="任城区", address="",
+                                                  equipment=""))
+    assert answer.status_code == 400
+    assert f"(cases {first} and {second}) and this finding names no equipment" in answer.get_data(as_text=True)
+
+
 def test_the_api_still_opens_a_second_case_of_the_same_dimension(ctx, client, login_as, api_token):
     """An outside system's finding is never lost: the API keeps the contract's 201 (two furnaces, two findings)."""
     headers = api_token("staff", department="industry")

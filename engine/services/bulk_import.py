@@ -98,6 +98,7 @@ class RowCheck:
     dimension: str | None = None
     credit_code: str | None = None  # normalised (upper case), as it will be stored; None when not valid
     industry: str | None = None
+    county: str | None = None  # as the case will have it (a registered enterprise's from the register)
     running: list[int] = field(default_factory=list)  # open cases of the same enterprise and dimension
 
     @property
@@ -137,6 +138,7 @@ def check_rows(ctx: EngineContext, actor: Actor, rows: list[dict[str, Any]]) -> 
                             request.dimension if request else intake.dimension_of(str(values.get("dimension") or "")),
                             intake.valid_code(str(values.get("credit_code") or "").strip()) or None,
                             request.enterprise["industry"] if request else None,
+                            request.enterprise.get("county") if request else None,
                             running.get(key, []) if key else []))
     return out
 

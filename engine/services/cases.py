@@ -77,15 +77,17 @@ def running_cases(session: Session, keys: Iterable[FindingKey]) -> dict[FindingK
 
 def running_case_problem(case_ids: list[int], equipment: str = "") -> Problem:
     """The refusal of a second open case of one finding, naming the running ones (field ``finding.equipment``)."""
-    zh, en = "、".join(str(i) for i in case_ids), ", ".join(str(i) for i in case_ids)
+    zh = "、".join(str(i) for i in case_ids)
+    en = f"case {case_ids[0]}" if len(case_ids) == 1 else \
+        f"cases {', '.join(str(i) for i in case_ids[:-1])} and {case_ids[-1]}"
     named = equipment.strip()
     if named:
         return Problem(f"该企业「{named}」已有办理中的同类案件（案件 {zh}）：同一发现不能重复立案",
-                       f"the enterprise already has a running case of this category for {named} (case {en}): one "
+                       f"the enterprise already has a running case of this category for {named} ({en}): one "
                        "finding cannot be opened twice", field="finding.equipment")
     return Problem(f"该企业已有办理中的同类案件（案件 {zh}），本次未写明涉及设备，无法与之区分：同一发现不能重复立案；"
                    "另一条生产线、另一台设备或另一种产品，请在“涉及设备”中写明",
-                   f"the enterprise already has a running case of this category (case {en}) and this finding names no "
+                   f"the enterprise already has a running case of this category ({en}) and this finding names no "
                    "equipment, so it cannot be told apart: one finding cannot be opened twice; for another line, "
                    "furnace or product, name it under equipment concerned", field="finding.equipment")
 

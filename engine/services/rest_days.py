@@ -76,9 +76,11 @@ def clear_rest_day(ctx: EngineContext, actor: Actor, day: date) -> list[int]:
     with ctx.unit_of_work() as session:
         before = ctx.calendar(session)
         held = session.get(RestDayOverride, day)
-        grounds = held.note if held is not None else ""
-        session.execute(sa.delete(RestDayOverride).where(RestDayOverride.day == day))
-        return _corrected(ctx, session, actor, day, before, "rest_day_cleared", grounds)
+        if held is None:
+            raise invalid("day", f"{day} 没有更正，无需删除", f"{day} has no correction to remove")
+        session.delete(held)
+        session.flush()
+        return _corrected(ctx, session, actor, day, before, "rest_day_cleared", held.note)
 
 
 def _corrected(ctx: EngineContext, session: Session, actor: Actor, day: date, before: RestDayCalendar,

@@ -10,7 +10,7 @@ ACTIONS = {
     "task_released": _l("释放认领"), "timer_fired": _l("期限届满"), "case_compliant": _l("整改合格结案"),
     "case_exited": _l("关停退出结案"), "case_migrated": _l("迁移流程版本"), "attachment_added": _l("上传附件"),
     "announcement_published": _l("发布公告"), "announcement_withdrawn": _l("撤回公告"),
-    "deadline_redated": _l("期限按更正后的休息日重新计算"),
+    "deadline_redated": _l("期限按更正后的休息日日历重新计算"),
     "enterprise_corrected": _l("企业登记信息已更正"),
     # the annual report's run (C-4.2, C-4.3)
     "report_started": _l("启动年度报告"), "report_reminder": _l("催报逾期未确认的部门"),

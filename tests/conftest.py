@@ -67,6 +67,12 @@ def _dispose(app) -> None:
 _PG_READY: dict[str, set[int]] = {}
 
 
+def reinitialise_postgres_after_migrating() -> None:
+    """A test that moved a shared PostgreSQL database down and up its revisions dropped columns of the rows kept
+    between tests (a deployed process's English name): the next test sets the database up afresh."""
+    _PG_READY.clear()
+
+
 def _reset_postgres(app) -> None:
     """Empty every table but the deployed definitions, seeded forms and departments (set up once per run)."""
     from engine.db import upgrade_schema

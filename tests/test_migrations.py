@@ -5,6 +5,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import (
+    reinitialise_postgres_after_migrating,  # the module pytest loaded, whose state the fixtures keep
+)
 
 from engine.db import make_engine
 from engine.models import Base, User
@@ -58,3 +61,4 @@ def test_0011_adds_and_removes_the_real_name_keeping_the_accounts(tmp_path):
         with db_engine.begin() as connection:
             connection.execute(sa.delete(User).where(User.username == "migration_probe"))
         db_engine.dispose()
+        reinitialise_postgres_after_migrating()

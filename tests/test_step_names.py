@@ -7,6 +7,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import (
+    reinitialise_postgres_after_migrating,  # the module pytest loaded, whose state the fixtures keep
+)
 from lxml import etree
 
 from engine.context import ROOT, Actor
@@ -207,6 +210,7 @@ def test_the_migration_adds_and_removes_the_column(tmp_path):
     finally:
         upgrade_schema(db_engine)  # a shared PostgreSQL database is left at the newest revision
         db_engine.dispose()
+        reinitialise_postgres_after_migrating()
 
 
 def test_a_step_name_is_built_once_and_shared():

@@ -527,3 +527,25 @@ def test_describe_reads_nested_values_by_their_schema(app):
     with app.test_request_context():
         assert describe(schema("confirm_closures"), data) == [
             ("确认清单（含更正）无误", "是"), ("更正", "案件编号：7，更正项目：不计入本年度，更正理由：次年关停")]
+
+
+def test_a_form_starts_with_the_findings_equipment_and_capacity(make_case, login_as, client, ctx, work):
+    """Intake recorded the equipment and the capacity concerned; the assessment and the exit ask for them again and
+    start with them (the person may change them). A refused submission shows what was typed, not the finding."""
+    case_id = make_case("technology", finding={"equipment": "450m³高炉1座", "capacity_tpy": 400000})
+    login_as("staff", department="industry")
+    page = client.get(f"/tasks/{open_task(ctx, case_id, 'assess_dismantling')['id']}").get_data(as_text=True)
+    assert ">450m³高炉1座</textarea>" in field_block(page, "equipment")
+    work(case_id, "assess_dismantling", {"dismantlable": True, "ditiaogang": False, "dismantle_deadline": "2026-06-30",
+                                         "equipment": "450m³高炉1座"})
+    work(case_id, "dismantle", {"dismantled_on": "2026-03-02", "report": "主体设备已拆除"})
+    work(case_id, "reinspect", {"result": "pass", "findings": "复查达标"})
+    task_id = open_task(ctx, case_id, "record_exit")["id"]
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert re.search(r'(value="|>)450m³高炉1座', field_block(page, "equipment"))
+    assert 'value="400000"' in field_block(page, "capacity_tpy")
+    refused = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf_from(page), "equipment": "1号高炉",
+                                                     "capacity_tpy": "0", "exit_date": "2026-03-02"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert re.search(r'(value="|>)1号高炉', field_block(html, "equipment")) and 'value="0"' in field_block(html, "capacity_tpy")

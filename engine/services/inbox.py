@@ -257,6 +257,17 @@ def closed_task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any
         return {"case_id": case.id, "form": found[form_file].schema if form_file in found else None}
 
 
+FINDING_FACTS = ("equipment", "capacity_tpy")  # what intake recorded of the finding that a later form asks again
+
+
+def finding_suggestions(form: dict[str, Any] | None, finding: str | None) -> dict[str, str]:
+    """The values a task's form starts with: the facts of the case's finding its fields ask for again (the
+    equipment and the capacity an exit records), as text; the person may change them."""
+    fields = (form or {}).get("properties") or {}
+    facts = json.loads(finding or "{}")
+    return {name: str(facts[name]) for name in FINDING_FACTS if name in fields and facts.get(name) not in (None, "")}
+
+
 def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
     """The task (``tasks.get_task``) with the case summary, the step's legal basis and the case history."""
     view = tasks.get_task(ctx, actor, task_id)
@@ -285,6 +296,7 @@ def task_page(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         view["history"] = _history(ctx, session, bundle, case.id)
         today = view["today"] = ctx.today(session)
         view["deadline_fields"] = sorted(bundle.field_timers())  # dates that set a deadline: after today
+        view["suggested"] = finding_suggestions(view["form"], case.finding)
         view["due_date"] = date.fromisoformat(view["due"]) if view["due"] else None
         view["days_left"] = (view["due_date"] - today).days if view["due_date"] else None
         view["urgency"] = urgency(view["due_date"], today)

@@ -84,7 +84,8 @@ def _render_task(task_id: str, *, errors: dict[str, str] | None = None, general:
     return render_template(
         "inbox/task.html", task=view, fields=fields, errors=errors or {},
         heading=form_heading(view["form"], language),
-        general=general or [], headline=headline, values=values or {}, notice=notice, names=Names(language), lang=language,
+        general=general or [], headline=headline, values=view["suggested"] if values is None else values, notice=notice,
+        names=Names(language), lang=language,
         actor=current_actor(), title=step_label(view), party=party_name, dimensions=DIMENSIONS, industries=INDUSTRIES,
     ), status
 

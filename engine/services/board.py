@@ -175,10 +175,11 @@ class _OverdueCase:
     ran_out: ExpiredDeadline | None = None  # the period its deadline timer closed
 
 
-def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]:
+def _overdue_cases(session: Session, filters: BoardFilter, *, listed: bool = True) -> list[_OverdueCase]:
     """Open cases flagged overdue with the departments of their open tasks and the period that ran out, filtered
     (one scan, and one read of their fired timers' events), the latest first: the period that ran out longest ago,
-    then the case without one (flagged before the period was recorded), by case."""
+    then the case without one (flagged before the period was recorded), by case. Not ``listed`` (only counted):
+    by case, without the period, and without reading the events."""
     found: dict[int, tuple[str, str, list[str]]] = {}
     for case_id, dimension, lead, department in session.execute(
             sa.select(Case.id, Case.dimension, Case.lead_department, OpenTask.department)
@@ -190,6 +191,8 @@ def _overdue_cases(session: Session, filters: BoardFilter) -> list[_OverdueCase]
     cases = [(i, dim, lead, tuple(deps)) for i, (dim, lead, deps) in found.items()
              if not filters.day and (not filters.dimension or dim == filters.dimension)
              and (not filters.department or filters.department in deps)]
+    if not listed:
+        return [_OverdueCase(*c) for c in cases]
     ran_out = expired_deadlines(session, [c[0] for c in cases])
     return sorted((_OverdueCase(*c, ran_out=ran_out.get(c[0])) for c in cases),
                   key=lambda c: (c.ran_out is None, c.ran_out.last_day if c.ran_out else "", c.id))
@@ -315,9 +318,9 @@ def board(ctx: EngineContext, actor: Actor, filters: BoardFilter | None = None, 
     filters = filters or BoardFilter()
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
-        every_overdue = _overdue_cases(session, BoardFilter())
-        every_timer = _histogram(session, BoardFilter())
         unfiltered = filters == BoardFilter()
+        every_overdue = _overdue_cases(session, BoardFilter(), listed=unfiltered)  # listed too when unfiltered
+        every_timer = _histogram(session, BoardFilter())
         overdue = every_overdue if unfiltered else _overdue_cases(session, filters)
         counts = _timer_counts(session, window, filters, every_timer if unfiltered else None)
         unfired = counts["overdue"]
@@ -379,7 +382,7 @@ def chart_data(ctx: EngineContext, actor: Actor) -> dict[str, Any]:
     may_supervise(actor)
     with ctx.unit_of_work() as session:
         window = window_of(ctx, session)
-        overdue = _overdue_cases(session, BoardFilter())
+        overdue = _overdue_cases(session, BoardFilter(), listed=False)
         groups = _timer_counts(session, window, BoardFilter())
         groups["overdue"] += len(overdue)
         return {"today": window.today.isoformat(), "groups": groups,
